@@ -1,0 +1,1 @@
+"""The `avs-robust` command line interface."""
