@@ -1,0 +1,71 @@
+"""Configuration fields shared by every audio-visual segmentation architecture of the package."""
+
+from __future__ import annotations
+
+from huggingface_hub.dataclasses import strict
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+from .configuration_vggish import VGGishConfig
+from .similarity_head import SIMILARITY_TYPES
+
+PVT_V2_B5_BACKBONE = SubConfigSpec(
+    config_class=AutoConfig,
+    model_type="timm_backbone",
+    init_kwargs={"backbone": "pvt_v2_b5", "out_indices": [0, 1, 2, 3]},
+)
+
+
+@strict
+class AudioVisualSegmentationConfig(PreTrainedConfig):
+    r"""
+    Base of the architecture configurations (not used directly). Holds what the robust recipe adds to any AVS
+    model and the forward contract shared by all of them.
+
+    Args:
+        backbone_config (`dict` or `PreTrainedConfig`, *optional*):
+            Visual backbone returning four feature maps (strides 4, 8, 16, 32), built with
+            `transformers.backbone_utils.load_backbone`. Defaults to timm's `pvt_v2_b5` through
+            `TimmBackboneConfig` (random initialisation). Any transformers backbone config works, e.g. a small
+            `PvtV2Config(out_features=["stage1", "stage2", "stage3", "stage4"])`.
+        use_pretrained_backbone (`bool`, defaults to `False`):
+            Download ImageNet weights for a timm backbone when the model is built (needs Hub access).
+        audio_config (`dict` or [`VGGishConfig`], *optional*): The audio encoder sub-model (VGGish by default).
+        freeze_audio_encoder (`bool`, defaults to `True`):
+            Keep the audio encoder frozen (no gradients, run under `torch.no_grad`), as every original recipe does.
+        num_frames (`int`, defaults to 5): Frames T of a video; inputs carry N = B·T frames, video-major.
+        similarity_type (`str`, defaults to `"cosine"`): `"cosine"`, `"euclidean"` or `"concat"`.
+        similarity_loss_weight (`float`, defaults to 1.0): λ in `L = λ·L_BCE + L_seg`.
+        inference_gate_threshold (`float`, *optional*):
+            When set, post-processing empties the masks of frames whose `sigmoid(similarity)` is below it.
+            Off by default, as in the paper.
+        initializer_range (`float`, defaults to 0.02): Standard deviation of the default weight initialiser.
+    """
+
+    sub_configs_defaults = {"backbone_config": PVT_V2_B5_BACKBONE, "audio_config": VGGishConfig}
+
+    backbone_config: dict | PreTrainedConfig | None = None
+    use_pretrained_backbone: bool = False
+    audio_config: dict | PreTrainedConfig | None = None
+    freeze_audio_encoder: bool = True
+    num_frames: int = 5
+    similarity_type: str = "cosine"
+    similarity_loss_weight: float = 1.0
+    inference_gate_threshold: float | None = None
+    initializer_range: float = 0.02
+
+    def validate_architecture(self):
+        super().validate_architecture()
+        if self.similarity_type not in SIMILARITY_TYPES:
+            raise ValueError(f"`similarity_type` must be one of {SIMILARITY_TYPES}, got {self.similarity_type!r}.")
+        if self.num_frames < 1:
+            raise ValueError(f"`num_frames` must be >= 1, got {self.num_frames}.")
+        if self.similarity_loss_weight < 0:
+            raise ValueError(f"`similarity_loss_weight` must be >= 0, got {self.similarity_loss_weight}.")
+        if self.inference_gate_threshold is not None and not 0.0 <= self.inference_gate_threshold <= 1.0:
+            raise ValueError(
+                f"`inference_gate_threshold` must be None or in [0, 1], got {self.inference_gate_threshold}."
+            )
+
+
+__all__ = ["AudioVisualSegmentationConfig"]

@@ -1,0 +1,1 @@
+"""Converters from the original AVS checkpoints (PyTorch `.pth`) to this package's safetensors format."""
