@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
-from .checkpoint_io import rename_keys
+from ..configuration_vggish import VGGishConfig
+from ..modeling_vggish import VGGishModel
+from .checkpoint_io import load_converted_state_dict, load_original_checkpoint, rename_keys
 
 VGGISH_PCA_KEYS = {"pca_eigen_vectors", "pca_means"}
 
@@ -23,3 +27,12 @@ def convert_vggish_state_dict(original: dict[str, torch.Tensor], target_prefix: 
         converted[f"{target_prefix}pca_eigen_vectors"] = original["pca_eigen_vectors"]
         converted[f"{target_prefix}pca_means"] = original["pca_means"].reshape(-1)
     return converted
+
+
+def convert_vggish_checkpoint(checkpoint: str | Path, output_dir: str | Path) -> VGGishModel:
+    """Convert a torchvggish checkpoint, load it strictly into a [`VGGishModel`] and `save_pretrained` it."""
+    original = load_original_checkpoint(checkpoint)
+    model = VGGishModel(VGGishConfig(postprocess="pca_means" in original))
+    load_converted_state_dict(model, convert_vggish_state_dict(original))
+    model.save_pretrained(output_dir)
+    return model
