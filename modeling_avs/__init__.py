@@ -1,14 +1,23 @@
 """modeling-avs: robust audio-visual segmentation models, data, metrics and training for transformers."""
 
-from transformers import AutoConfig, AutoModel
+from transformers import (
+    AutoConfig,
+    AutoFeatureExtractor,
+    AutoImageProcessor,
+    AutoModel,
+    AutoProcessor,
+)
 
 from .configuration_audio_visual_segmentation import AudioVisualSegmentationConfig
 from .configuration_avsbench import AVSBenchConfig
 from .configuration_vggish import VGGishConfig
+from .feature_extraction_vggish import VGGishFeatureExtractor
+from .image_processing_avs import AVSImageProcessor
 from .modeling_audio_visual_segmentation import AudioVisualSegmentationPreTrainedModel
 from .modeling_avsbench import AVSBenchForAudioVisualSegmentation
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
+from .processing_avs import AVSProcessor
 from .similarity_head import AudioVisualSimilarityHead
 
 __version__ = "0.1.0"
@@ -26,6 +35,10 @@ def _register_auto_classes() -> None:
         AutoModel.register(config_class, model_class, exist_ok=True)
         config_class.register_for_auto_class()
         model_class.register_for_auto_class("AutoModel")
+        AutoFeatureExtractor.register(config_class, VGGishFeatureExtractor, exist_ok=True)
+        if config_class is not VGGishConfig:
+            AutoImageProcessor.register(config_class, fast_image_processor_class=AVSImageProcessor, exist_ok=True)
+            AutoProcessor.register(config_class, AVSProcessor, exist_ok=True)
 
 
 _register_auto_classes()
@@ -37,6 +50,9 @@ __all__ = [
     "AudioVisualSegmentationOutput",
     "AudioVisualSegmentationPreTrainedModel",
     "AudioVisualSimilarityHead",
+    "AVSImageProcessor",
+    "AVSProcessor",
+    "VGGishFeatureExtractor",
     "VGGishConfig",
     "VGGishModel",
 ]
