@@ -38,7 +38,6 @@ class VGGishConfig(PreTrainedConfig):
     hidden_sizes: list[int] | tuple[int, ...] = (4096, 4096)
     embedding_size: int = 128
     postprocess: bool = False
-    initializer_range: float = 0.02
 
     def validate_architecture(self):
         super().validate_architecture()

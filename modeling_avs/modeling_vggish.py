@@ -35,8 +35,13 @@ class VGGishPreTrainedModel(PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
+        """He initialisation: keeps activations alive through the ReLU stack, so a freshly built VGGish
+        (e.g. trained from scratch offline) gives informative, non-zero embeddings."""
+        if isinstance(module, nn.Conv2d):
+            init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
             init.zeros_(module.bias)
         elif isinstance(module, VGGishModel) and module.config.postprocess:
             init.eye_(module.pca_eigen_vectors)
