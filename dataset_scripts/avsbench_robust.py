@@ -158,7 +158,15 @@ def build_avsbench_robust(
                 "seed": seed,
             }
 
-        shards[split] = write_split_shards(output_dir, config, split, videos, make_row, features, rows_per_shard)
+        shards[split] = write_split_shards(
+            output_dir,
+            config,
+            split,
+            videos,
+            lambda batch, make_row=make_row: [make_row(v) for v in batch],
+            features,
+            rows_per_shard,
+        )
     if unseen_audio is not None:
         clips = load_unseen_clips(unseen_audio)
         names = sorted(clips)
@@ -168,7 +176,10 @@ def build_avsbench_robust(
             "unseen",
             "test",
             names,
-            lambda name: {"name": name.split(":", 1)[1], "audio": audio_cell(encode_audio(clips[name], "WAV"))},
+            lambda batch: [
+                {"name": name.split(":", 1)[1], "audio": audio_cell(encode_audio(clips[name], "WAV"))}
+                for name in batch
+            ],
             unseen_features(),
             len(names),
         )

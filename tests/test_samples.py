@@ -130,3 +130,11 @@ def test_offscreen_relaxation_and_impossible_pairing():
     assert relaxed["a"].source == "b" and relaxed["a"].relaxed
     with pytest.raises(ValueError, match="no off-screen candidate for video 'a'"):
         pick_offscreen_sources("ms3", {"a": ["animal"], "b": ["animal"]}, seed=0)
+
+
+def test_rebuilt_folder_is_not_served_from_a_stale_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr("datasets.config.HF_DATASETS_CACHE", str(tmp_path / "hf_cache"))
+    first = make_synthetic_dataset("s4", num_videos=2, image_size=32, seed=1, output_dir=tmp_path / "a" / "syn")
+    second = make_synthetic_dataset("s4", num_videos=2, image_size=32, seed=2, output_dir=tmp_path / "b" / "syn")
+    assert first["test"]["seed"] == [1, 1] and second["test"]["seed"] == [2, 2]
+    assert load_avs_dataset(tmp_path / "a" / "syn", "s4")["test"]["seed"] == [1, 1]

@@ -34,7 +34,7 @@ def ms3():
 
 
 def test_bit_reproducible_from_seed(s4):
-    again = make_synthetic_dataset("s4", num_videos=16, image_size=32, seed=5)
+    again = make_synthetic_dataset("s4", num_videos=16, image_size=32, seed=5, num_proc=2)
     other = make_synthetic_dataset("s4", num_videos=16, image_size=32, seed=6)
     for split in s4:
         assert s4[split].data.table.equals(again[split].data.table)
@@ -65,6 +65,8 @@ def test_split_sizes_and_bad_arguments():
         make_synthetic_dataset("avss", num_videos=4)
     with pytest.raises(ValueError, match="image_size"):
         make_synthetic_dataset("s4", num_videos=4, image_size=8)
+    with pytest.raises(ValueError, match="num_proc"):
+        make_synthetic_dataset("s4", num_videos=4, num_proc=0)
 
 
 def test_s4_layout_one_sounding_object(s4):

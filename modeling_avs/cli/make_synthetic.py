@@ -14,7 +14,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         dataset = make_synthetic_dataset(
-            args.config, args.num_videos, args.image_size, args.seed, args.output, args.videos_per_shard
+            args.config, args.num_videos, args.image_size, args.seed, args.output, args.videos_per_shard, args.num_proc
         )
     except ValueError as error:
         raise CLIError(str(error)) from error
@@ -35,4 +35,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--output", required=True, help="output folder (Parquet shards + README.md)")
     parser.add_argument("--videos-per-shard", type=int, default=500)
+    parser.add_argument("--num-proc", type=int, default=1, help="worker processes (the output does not depend on it)")
     parser.set_defaults(func=run)

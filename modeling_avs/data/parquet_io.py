@@ -65,13 +65,14 @@ def write_split_shards(
     config: str,
     split: str,
     items: Sequence[Any],
-    make_row: Callable[[Any], dict[str, Any]],
+    make_rows: Callable[[Sequence[Any]], list[dict[str, Any]]],
     features: datasets.Features,
     rows_per_shard: int,
 ) -> list[Path]:
-    """Write `[make_row(item) for item in items]` as Parquet shards, skipping shards that already exist.
+    """Write `make_rows(items)` as Parquet shards, skipping shards that already exist.
 
-    `make_row` must return the Arrow storage of a row (images and audio as `{"bytes", "path"}` dicts).
+    `make_rows` is called once per missing shard with that shard's items and must return the Arrow storage of
+    their rows (images and audio as `{"bytes", "path"}` dicts).
     Returns the paths of all shards of the split.
     """
     if rows_per_shard < 1:
@@ -83,7 +84,7 @@ def write_split_shards(
         paths.append(path)
         if path.exists():
             continue
-        rows = [make_row(item) for item in items[index * rows_per_shard : (index + 1) * rows_per_shard]]
+        rows = make_rows(items[index * rows_per_shard : (index + 1) * rows_per_shard])
         write_table_atomic(pa.Table.from_pylist(rows, schema=features.arrow_schema), path)
     return paths
 

@@ -15,8 +15,12 @@ by `stable_seed(seed, config, ...)`, so a dataset is bit-reproducible from its s
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import multiprocessing
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from multiprocessing.pool import Pool
 from pathlib import Path
 
 import datasets
@@ -100,46 +104,80 @@ def plan_split(config: str, split: str, count: int, seed: int) -> list[VideoPlan
     return plans
 
 
-def synthetic_split_rows(config: str, split: str, count: int, image_size: int, seed: int):
-    """The plans of a split and a function that renders the Arrow storage row of one plan."""
-    plans = plan_split(config, split, count, seed)
-    audio_bytes = {
-        plan.video_id: encode_audio(
-            mixture(
-                np.random.default_rng(stable_seed(seed, config, plan.video_id, "audio")),
-                [c.ms3_object for c in plan.sources],
-            ),
-            "WAV",
-        )
-        for plan in plans
-    }
-    offscreen = pick_offscreen_sources(config, {plan.video_id: plan.groups for plan in plans}, seed)
-    silence = audio_cell(encode_audio(silence_waveform()))
+@dataclass(frozen=True)
+class SplitSettings:
+    """What determines the content of one synthetic split."""
+
+    config: str
+    split: str
+    image_size: int
+    seed: int
+
+
+def positive_audio(settings: SplitSettings, plan: VideoPlan) -> bytes:
+    """16-bit WAV bytes of the video's own sound (the mixture of its sounding objects)."""
+    rng = np.random.default_rng(stable_seed(settings.seed, settings.config, plan.video_id, "audio"))
+    return encode_audio(mixture(rng, [cls.ms3_object for cls in plan.sources]), "WAV")
+
+
+def video_media(settings: SplitSettings, plan: VideoPlan) -> dict:
+    """The row of one video without the split-dependent audio columns (`audio`, `audio_offscreen`, ...)."""
+    config, image_size = settings.config, settings.image_size
+    rng = np.random.default_rng(stable_seed(settings.seed, config, plan.video_id, "visual"))
     radius_range = (0.17, 0.27) if config == "s4" else (0.11, 0.16)
-    annotated = 1 if (config == "s4" and split == "train") else NUM_FRAMES
+    frames, masks = render_video(
+        rng, place_objects(rng, list(plan.visible), image_size, radius_range), list(plan.sounding), image_size
+    )
+    annotated = 1 if (config == "s4" and settings.split == "train") else NUM_FRAMES
+    names = [cls.s4_category if config == "s4" else cls.ms3_object for cls in plan.sources]
+    return {
+        "video_id": plan.video_id,
+        "category": "_".join(names),
+        "semantic_groups": plan.groups,
+        "frames": [{"bytes": png_bytes(frame), "path": None} for frame in frames],
+        "masks": [{"bytes": png_bytes(mask), "path": None} if k < annotated else None for k, mask in enumerate(masks)],
+        "audio_noise": audio_cell(encode_audio(noise_waveform(settings.seed, plan.video_id), "WAV")),
+    }
 
-    def make_row(plan: VideoPlan) -> dict:
-        rng = np.random.default_rng(stable_seed(seed, config, plan.video_id, "visual"))
-        objects = place_objects(rng, list(plan.visible), image_size, radius_range)
-        frames, masks = render_video(rng, objects, list(plan.sounding), image_size)
-        names = [cls.s4_category if config == "s4" else cls.ms3_object for cls in plan.sources]
-        return {
-            "video_id": plan.video_id,
-            "category": "_".join(names),
-            "semantic_groups": plan.groups,
-            "frames": [{"bytes": png_bytes(frame), "path": None} for frame in frames],
-            "masks": [
-                {"bytes": png_bytes(mask), "path": None} if k < annotated else None for k, mask in enumerate(masks)
-            ],
-            "audio": audio_cell(audio_bytes[plan.video_id]),
-            "audio_silence": silence,
-            "audio_noise": audio_cell(encode_audio(noise_waveform(seed, plan.video_id), "WAV")),
-            "audio_offscreen": audio_cell(audio_bytes[offscreen[plan.video_id].source]),
-            "offscreen_source": offscreen[plan.video_id].source,
-            "seed": seed,
-        }
 
-    return plans, make_row
+class SplitGenerator:
+    """Plans a split, synthesises every video's own sound, pairs off-screen sources, then renders rows on demand.
+
+    `pool` (a `multiprocessing` pool) spreads the per-video work over processes; results do not depend on it.
+    """
+
+    def __init__(self, settings: SplitSettings, count: int, pool: Pool | None = None, num_proc: int = 1) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.num_proc = num_proc
+        self.plans = plan_split(settings.config, settings.split, count, settings.seed)
+        sounds = self._map(partial(positive_audio, settings), self.plans)
+        self.audio = {plan.video_id: sound for plan, sound in zip(self.plans, sounds)}
+        groups = {plan.video_id: plan.groups for plan in self.plans}
+        self.offscreen = pick_offscreen_sources(settings.config, groups, settings.seed)
+        self.silence = audio_cell(encode_audio(silence_waveform()))
+
+    def _map(self, function, items: Sequence) -> list:
+        if self.pool is None:
+            return [function(item) for item in items]
+        return self.pool.map(function, items, chunksize=max(1, len(items) // (4 * self.num_proc)))
+
+    def rows(self, plans: Sequence[VideoPlan]) -> list[dict]:
+        """Arrow storage rows (see `avs_features`) of the given plans of this split."""
+        rows = []
+        for plan, media in zip(plans, self._map(partial(video_media, self.settings), plans)):
+            source = self.offscreen[plan.video_id].source
+            rows.append(
+                {
+                    **media,
+                    "audio": audio_cell(self.audio[plan.video_id]),
+                    "audio_silence": self.silence,
+                    "audio_offscreen": audio_cell(self.audio[source]),
+                    "offscreen_source": source,
+                    "seed": self.settings.seed,
+                }
+            )
+        return rows
 
 
 def make_synthetic_dataset(
@@ -149,6 +187,7 @@ def make_synthetic_dataset(
     seed: int = DEFAULT_SEED,
     output_dir: str | Path | None = None,
     rows_per_shard: int = ROWS_PER_SHARD,
+    num_proc: int = 1,
 ) -> datasets.DatasetDict:
     """Generate the synthetic benchmark (see the module docstring) with the AVSBench-Robust schema.
 
@@ -156,48 +195,72 @@ def make_synthetic_dataset(
         config: `"s4"` (one sounding object) or `"ms3"` (2-3 objects, 1-2 sounding).
         num_videos: videos per split, see `split_sizes` (default s4 400/60/60, ms3 300/45/45).
         image_size: side of the square frames and masks in pixels (>= 32).
-        seed: generation seed; the same seed gives bit-identical data.
+        seed: generation seed; the same seed gives bit-identical data (whatever `num_proc`).
         output_dir: if given, Parquet shards and a dataset card are written there (a rerun with the same
             settings reuses finished shards) and the returned splits are memory-mapped from it; otherwise the
             dataset is built in memory.
         rows_per_shard: videos per Parquet shard.
+        num_proc: worker processes for the per-video work (1: none).
 
     Returns:
         `DatasetDict` of the non-empty splits, audio columns cast to `Audio(decode=False)` (decode them with
         `modeling_avs.data.audio_io.decode_audio_cell`, or use `ConditionSamples`).
     """
-    from .samples import load_avs_dataset, undecoded_audio
+    from .samples import load_avs_dataset, undecoded_audio_features
 
     check_config(config)
     if image_size < 32:
         raise ValueError(f"image_size must be >= 32 pixels, got {image_size}")
-    sizes = split_sizes(config, num_videos)
+    if num_proc < 1:
+        raise ValueError(f"num_proc must be >= 1, got {num_proc}")
+    sizes = {split: count for split, count in split_sizes(config, num_videos).items() if count}
     features = avs_features()
-    if output_dir is None:
-        splits = {}
+    if output_dir is not None:
+        state = {
+            "producer": "modeling_avs.data.synthetic",
+            "config": config,
+            "split_sizes": sizes,
+            "image_size": image_size,
+            "seed": seed,
+            "rows_per_shard": rows_per_shard,
+        }
+        check_build_state(output_dir, config, state)
+    # Built with undecoded audio features and an explicit fingerprint: otherwise `datasets` would hash
+    # (pickle) the whole in-memory table to fingerprint a cast.
+    info = datasets.DatasetInfo(features=undecoded_audio_features(features))
+    splits = {}
+    with _worker_pool(num_proc) as pool:
         for split, count in sizes.items():
-            if count:
-                plans, make_row = synthetic_split_rows(config, split, count, image_size, seed)
-                table = pa.Table.from_pylist([make_row(plan) for plan in plans], schema=features.arrow_schema)
-                splits[split] = datasets.Dataset(datasets.table.InMemoryTable(table), split=datasets.Split(split))
-        return undecoded_audio(datasets.DatasetDict(splits))
-    state = {
-        "producer": "modeling_avs.data.synthetic",
-        "config": config,
-        "split_sizes": sizes,
-        "image_size": image_size,
-        "seed": seed,
-        "rows_per_shard": rows_per_shard,
-    }
-    check_build_state(output_dir, config, state)
-    for split, count in sizes.items():
-        if count:
-            plans, make_row = synthetic_split_rows(config, split, count, image_size, seed)
-            write_split_shards(output_dir, config, split, plans, make_row, features, rows_per_shard)
-    write_dataset_card(
-        output_dir, synthetic_card(), {"license": "apache-2.0", "pretty_name": "Synthetic AVSBench-Robust"}
-    )
+            generator = SplitGenerator(SplitSettings(config, split, image_size, seed), count, pool, num_proc)
+            if output_dir is not None:
+                write_split_shards(
+                    output_dir, config, split, generator.plans, generator.rows, features, rows_per_shard
+                )
+                continue
+            table = pa.Table.from_pylist(generator.rows(generator.plans), schema=features.arrow_schema)
+            fingerprint = f"{stable_seed('synthetic', config, split, count, image_size, seed):016x}"
+            splits[split] = datasets.Dataset(
+                datasets.table.InMemoryTable(table),
+                info=info.copy(),
+                split=datasets.Split(split),
+                fingerprint=fingerprint,
+            )
+    if output_dir is None:
+        return datasets.DatasetDict(splits)
+    metadata = {"license": "apache-2.0", "pretty_name": "Synthetic AVSBench-Robust"}
+    write_dataset_card(output_dir, synthetic_card(), metadata)
     return load_avs_dataset(output_dir, config)
+
+
+@contextmanager
+def _worker_pool(num_proc: int) -> Iterator[Pool | None]:
+    """A process pool (fork where available) for `num_proc > 1`, else None."""
+    if num_proc == 1:
+        yield None
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with multiprocessing.get_context(method).Pool(num_proc) as pool:
+        yield pool
 
 
 def synthetic_card() -> str:

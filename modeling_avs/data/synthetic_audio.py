@@ -9,35 +9,41 @@ no two clips are identical. All randomness comes from the `numpy.random.Generato
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 from scipy.signal import lfilter
 
 from .schema import CLIP_SAMPLES, SAMPLE_RATE
 
-TIME = np.arange(CLIP_SAMPLES, dtype=np.float32) / np.float32(SAMPLE_RATE)
+_SAMPLE_INDEX = np.arange(CLIP_SAMPLES, dtype=np.float32)
+TIME = _SAMPLE_INDEX / np.float32(SAMPLE_RATE)
 TABLE_SIZE = 2048
 _TABLE_PHASE = 2 * np.pi * np.arange(TABLE_SIZE) / TABLE_SIZE
 NOISE_BANK = np.random.default_rng(20240).standard_normal(16 * CLIP_SAMPLES, dtype=np.float32)
 
 
-def _harmonics(frequency: np.ndarray | float, amplitudes: list[float], length: int = CLIP_SAMPLES) -> np.ndarray:
-    """Harmonic tone `[length]` with partial k+1 of amplitude `amplitudes[k]` at instantaneous frequency
-    `frequency` (Hz, `[length]` or scalar).
-
-    One period is tabulated (Schroeder phases keep the crest factor low) and read at the running phase, so
-    the cost does not grow with the number of partials; partials above the Nyquist frequency are dropped.
-    """
+@lru_cache(maxsize=256)
+def _wavetable(amplitudes: tuple[float, ...]) -> np.ndarray:
+    """One period (float32 `[TABLE_SIZE]`) of partials `k+1` with `amplitudes[k]`; Schroeder phases keep the crest
+    factor low."""
     count = len(amplitudes)
-    orders = np.arange(1, count + 1)
+    orders = np.arange(1, count + 1)[:, None]
+    partials = np.asarray(amplitudes)[:, None] * np.sin(orders * _TABLE_PHASE + np.pi * orders**2 / count)
+    return partials.sum(0).astype(np.float32)
+
+
+def _harmonics(frequency: np.ndarray | float, amplitudes: list[float], length: int = CLIP_SAMPLES) -> np.ndarray:
+    """Harmonic tone float32 `[length]`: partial k+1 of amplitude `amplitudes[k]` at the instantaneous frequency
+    `frequency` (Hz, `[length]` or scalar). A cached period table is read at the running phase, so the cost does
+    not grow with the number of partials; partials above the Nyquist frequency are dropped."""
     peak = float(np.max(frequency))
-    weights = np.where(orders * peak < SAMPLE_RATE / 2, np.asarray(amplitudes, dtype=np.float64), 0.0)
-    table = (weights[:, None] * np.sin(orders[:, None] * _TABLE_PHASE + np.pi * orders[:, None] ** 2 / count)).sum(0)
+    table = _wavetable(tuple(a if (k + 1) * peak < SAMPLE_RATE / 2 else 0.0 for k, a in enumerate(amplitudes)))
     if np.ndim(frequency) == 0:
-        steps = np.arange(length, dtype=np.float32) * np.float32(float(frequency) * TABLE_SIZE / SAMPLE_RATE)
+        steps = _SAMPLE_INDEX[:length] * np.float32(float(frequency) * TABLE_SIZE / SAMPLE_RATE)
     else:
         steps = np.cumsum(np.asarray(frequency, dtype=np.float32)[:length] * np.float32(TABLE_SIZE / SAMPLE_RATE))
-    return table.astype(np.float32)[steps.astype(np.int64) & (TABLE_SIZE - 1)]
+    return table[steps.astype(np.int32) & (TABLE_SIZE - 1)]
 
 
 def _onsets(rng: np.random.Generator, rate: float, jitter: float = 0.3) -> np.ndarray:
@@ -64,8 +70,9 @@ def _events(
 
 
 def _formant_weights(f0: float, count: int, formants: tuple[float, ...]) -> list[float]:
-    """Harmonic amplitudes `[count]` emphasising partials near the given formant frequencies (Hz)."""
-    partials = f0 * np.arange(1, count + 1)
+    """Harmonic amplitudes `[count]` emphasising partials near the given formant frequencies (Hz); `f0` is rounded
+    to 5 Hz so that the wavetables of nearby pitches are shared."""
+    partials = round(f0 / 5) * 5 * np.arange(1, count + 1)
     weights = sum(np.exp(-(((partials - formant) / 250.0) ** 2)) for formant in formants) + 0.15 / np.arange(
         1, count + 1
     )
@@ -85,13 +92,13 @@ def _lowpass_noise(rng: np.random.Generator, coefficient: float) -> np.ndarray:
 
 
 def _plucked(rng: np.random.Generator, scale: list[float], rate: float, decay: float, partials: list[float]):
-    envelope = np.exp(-TIME[: int(4 * decay * SAMPLE_RATE)] / np.float32(decay))
+    envelope = np.exp(-TIME[: int(3 * decay * SAMPLE_RATE)] / np.float32(decay))
 
     def render(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
         f0 = rng.choice(scale) * rng.uniform(0.99, 1.01)
         return envelope[: t.shape[0]] * _harmonics(f0, partials, t.shape[0])
 
-    return _events(rng, _onsets(rng, rate), 4 * decay, render)
+    return _events(rng, _onsets(rng, rate), 3 * decay, render)
 
 
 def guitar(rng: np.random.Generator) -> np.ndarray:
@@ -115,14 +122,14 @@ def violin(rng: np.random.Generator) -> np.ndarray:
     notes = rng.uniform(440, 700, 6)
     contour = notes[np.minimum((TIME / rng.uniform(0.7, 1.0)).astype(int), 5)]
     frequency = contour * (1 + 0.012 * np.sin(2 * np.pi * rng.uniform(5, 6.5) * TIME))
-    bow = 0.6 + 0.4 * np.sin(np.pi * (TIME * 1.2 % 1.0))
+    bow = 0.6 + 0.4 * np.abs(np.sin(1.2 * np.pi * TIME))
     return bow * _harmonics(frequency, [1 / k for k in range(1, 9)])
 
 
 def man(rng: np.random.Generator) -> np.ndarray:
     f0 = rng.uniform(100, 135)
     intonation = f0 * (1 + 0.08 * np.sin(2 * np.pi * rng.uniform(0.3, 0.6) * TIME + rng.uniform(0, 6.3)))
-    syllables = np.clip(np.sin(2 * np.pi * rng.uniform(3.5, 4.5) * TIME), 0, None) ** 0.7
+    syllables = np.maximum(np.sin(2 * np.pi * rng.uniform(3.5, 4.5) * TIME), 0)
     pauses = (np.sin(2 * np.pi * rng.uniform(0.35, 0.5) * TIME + rng.uniform(0, 6.3)) > -0.6).astype(np.float32)
     return syllables * pauses * _harmonics(intonation, _formant_weights(f0, 24, (500, 1500, 2500)))
 
@@ -131,7 +138,7 @@ def woman(rng: np.random.Generator) -> np.ndarray:
     notes = rng.uniform(230, 350, 5)
     contour = notes[np.minimum(TIME.astype(int), 4)]
     frequency = contour * (1 + 0.025 * np.sin(2 * np.pi * rng.uniform(4.5, 5.5) * TIME))
-    phrase = 0.5 + 0.5 * np.sin(np.pi * (TIME % 1.0)) ** 0.5
+    phrase = 0.5 + 0.5 * np.abs(np.sin(np.pi * TIME))
     return phrase * _harmonics(frequency, _formant_weights(float(notes.mean()), 12, (800, 1200, 2800)))
 
 
