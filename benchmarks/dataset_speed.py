@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 
+import datasets
 import numpy as np
 
 from modeling_avs.data.audio_io import encode_audio
@@ -58,6 +59,8 @@ def main() -> None:
     parser.add_argument("--num-proc", type=int, default=2, help="also time generation with this many processes")
     args = parser.parse_args()
     total = sum(split_sizes(args.config, args.num_videos).values())
+    cache = tempfile.mkdtemp()
+    datasets.config.HF_DATASETS_CACHE = cache  # keep the reloaded copies out of the user's cache
     make_synthetic_dataset(args.config, 4, args.image_size, seed=0)  # warm-up (imports, caches)
 
     print(f"{args.config}, {total} videos at {args.image_size}x{args.image_size} (cpu = process CPU time, which")
@@ -78,6 +81,7 @@ def main() -> None:
         print(line)
         if output_dir is not None:
             shutil.rmtree(output_dir)
+    shutil.rmtree(cache)
     stages = stage_times(args.config, args.image_size, min(total, 100))
     overall = sum(stages.values())
     print(

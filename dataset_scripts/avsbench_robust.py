@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -75,6 +76,33 @@ def _image_cell(path: Path | None) -> dict | None:
     return None if path is None else {"bytes": path.read_bytes(), "path": path.name}
 
 
+def given_pairs(pairs: Mapping[str, str], videos: list[VideoSource], split: str) -> dict[str, str]:
+    """The off-screen sources of `videos` taken from `pairs`; every video and source must be in the split."""
+    present = {video.video_id for video in videos}
+    missing = sorted(video_id for video_id in present if video_id not in pairs)
+    unknown = sorted({pairs[video_id] for video_id in present if video_id in pairs} - present)
+    if missing or unknown:
+        raise AVSBenchLayoutError(
+            f"the given off-screen pairing does not fit the local {split} split: "
+            + (f"no pair for {missing[:10]} " if missing else "")
+            + (f"sources missing locally {unknown[:10]}" if unknown else "")
+        )
+    return {video_id: pairs[video_id] for video_id in present}
+
+
+def published_offscreen_pairs(path_or_hub_id: str | Path, config: str) -> tuple[dict[str, str], set[int]]:
+    """`({video_id: offscreen_source}, {seeds})` of all splits of a built or published AVSBench-Robust copy."""
+    from modeling_avs.data.samples import load_avs_dataset
+
+    dataset = load_avs_dataset(path_or_hub_id, config)
+    pairs, seeds = {}, set()
+    for split in dataset.values():
+        columns = split.select_columns(["video_id", "offscreen_source", "seed"]).to_dict()
+        pairs.update(zip(columns["video_id"], columns["offscreen_source"]))
+        seeds.update(columns["seed"])
+    return pairs, seeds
+
+
 def _write_report(output_dir: Path, config: str, scan: ScanResult) -> Path:
     path = output_dir / config / REPORT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +122,7 @@ def build_avsbench_robust(
     unseen_audio: str | Path | None = None,
     skip_invalid: bool = False,
     rows_per_shard: int = ROWS_PER_SHARD,
+    offscreen_pairs: Mapping[str, str] | None = None,
 ) -> BuildResult:
     """Build one config of AVSBench-Robust from an AVSBench download (see the module docstring).
 
@@ -106,6 +135,9 @@ def build_avsbench_robust(
         unseen_audio: optional folder of extra sounds stored as config `unseen`.
         skip_invalid: leave out videos with problems and list them in the report instead of raising.
         rows_per_shard: videos per Parquet shard.
+        offscreen_pairs: `{video_id: offscreen_source}` to reuse instead of drawing new pairs, e.g. from a
+            published media-free copy (`published_offscreen_pairs`), so that a local rebuild matches it even when
+            the local AVSBench copy lacks some videos.
 
     Raises:
         AVSBenchLayoutError: listing every problem of the AVSBench copy (unless `skip_invalid`), or when no
@@ -126,6 +158,9 @@ def build_avsbench_robust(
         "config": config,
         "seed": seed,
         "rows_per_shard": rows_per_shard,
+        "offscreen_pairs": None
+        if offscreen_pairs is None
+        else hashlib.sha256(json.dumps(sorted(offscreen_pairs.items())).encode()).hexdigest(),
         "videos": {
             split: hashlib.sha256("\n".join(video.video_id for video in videos).encode()).hexdigest()
             for split, videos in by_split.items()
@@ -139,11 +174,17 @@ def build_avsbench_robust(
         videos = by_split.get(split, [])
         if not videos:
             continue
-        offscreen = pick_offscreen_sources(config, {video.video_id: video.semantic_groups for video in videos}, seed)
+        if offscreen_pairs is None:
+            groups = {video.video_id: video.semantic_groups for video in videos}
+            offscreen = {
+                video_id: choice.source for video_id, choice in pick_offscreen_sources(config, groups, seed).items()
+            }
+        else:
+            offscreen = given_pairs(offscreen_pairs, videos, split)
         audio_paths = {video.video_id: video.audio_path for video in videos}
 
         def make_row(video: VideoSource, offscreen=offscreen, audio_paths=audio_paths) -> dict:
-            source = offscreen[video.video_id].source
+            source = offscreen[video.video_id]
             return {
                 "video_id": video.video_id,
                 "category": video.category,
@@ -199,8 +240,9 @@ def dataset_card(seed: int, media_included: bool = True) -> str:
         "This copy contains the AVSBench frames, masks and sounds."
         if media_included
         else "This copy contains no AVSBench media: the columns `frames`, `masks`, `audio` and `audio_offscreen` "
-        "were removed. Rebuild them from your own AVSBench download with `avs-robust build-dataset` and the same "
-        "seed; the builder is deterministic per video, and `offscreen_source` records every pairing."
+        "were removed. Rebuild them from your own AVSBench download with `avs-robust build-dataset --seed <seed> "
+        "--pairing-from <this repository>`: the builder is deterministic per video and reuses the published "
+        "`offscreen_source` pairs."
     )
     template = Template((Path(__file__).parent / "README_TEMPLATE.md").read_text(encoding="utf-8"))
     return template.substitute(

@@ -17,7 +17,7 @@ from PIL import Image
 
 import dataset_scripts.hub as hub
 import modeling_avs.data.parquet_io as parquet_io
-from dataset_scripts import AVSBenchLayoutError, build_avsbench_robust, stage_for_hub
+from dataset_scripts import AVSBenchLayoutError, build_avsbench_robust, published_offscreen_pairs, stage_for_hub
 from modeling_avs.cli.main import main
 from modeling_avs.data import (
     CONDITIONS,
@@ -30,6 +30,12 @@ from modeling_avs.data.audio_io import decode_audio_cell
 from modeling_avs.data.schema import excluded_groups
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def isolated_datasets_cache(tmp_path, monkeypatch):
+    """Keep the `datasets` cache of these tests out of the user's cache."""
+    monkeypatch.setattr("datasets.config.HF_DATASETS_CACHE", str(tmp_path / "hf_cache"))
 
 
 def tables(output: Path, config: str) -> dict[str, object]:
@@ -345,3 +351,19 @@ def test_staged_metadata_loads(built, tmp_path):
     reference = pq.read_table(built / "s4" / "train-00000-of-00003.parquet")
     assert dataset["train"][0]["audio_noise"]["bytes"] == reference.column("audio_noise")[0].as_py()["bytes"]
     assert sf.info(io.BytesIO(dataset["train"][0]["audio_noise"]["bytes"])).samplerate == 16000
+
+
+def test_join_back_from_media_free_copy(avsbench, built, tmp_path, capsys):
+    stage_for_hub(built, tmp_path / "published", include_media=False)
+    pairs, seeds = published_offscreen_pairs(tmp_path / "published", "s4")
+    assert seeds == {42} and len(pairs) == 20
+    build_avsbench_robust(avsbench, "s4", tmp_path / "joined", seed=42, rows_per_shard=5, offscreen_pairs=pairs)
+    joined, reference = tables(tmp_path / "joined", "s4"), tables(built, "s4")
+    assert all(joined[name].equals(reference[name]) for name in reference)
+    with pytest.raises(AVSBenchLayoutError, match="sources missing locally|no pair for"):
+        build_avsbench_robust(
+            avsbench, "s4", tmp_path / "bad", offscreen_pairs={**pairs, next(iter(pairs)): "elsewhere"}
+        )
+    args = ["build-dataset", "--avsbench-root", str(avsbench), "--config", "s4", "--output", str(tmp_path / "cli")]
+    assert main([*args, "--pairing-from", str(tmp_path / "published"), "--seed", "1"]) == 2
+    assert "seed(s) [42]" in capsys.readouterr().err

@@ -23,6 +23,12 @@ from modeling_avs.data.audio_io import decode_audio_cell, encode_audio
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def isolated_datasets_cache(tmp_path, monkeypatch):
+    """Keep the `datasets` cache of these tests out of the user's cache."""
+    monkeypatch.setattr("datasets.config.HF_DATASETS_CACHE", str(tmp_path / "hf_cache"))
+
+
 @pytest.fixture(scope="module")
 def split():
     return make_synthetic_dataset("s4", num_videos=4, image_size=32, seed=1)["validation"]

@@ -23,6 +23,12 @@ from modeling_avs.data.synthetic_audio import CLASS_SOUNDS, mixture
 from modeling_avs.data.synthetic_visual import SYNTHETIC_CLASSES
 
 
+@pytest.fixture(autouse=True)
+def isolated_datasets_cache(tmp_path, monkeypatch):
+    """Keep the `datasets` cache of these tests out of the user's cache."""
+    monkeypatch.setattr("datasets.config.HF_DATASETS_CACHE", str(tmp_path / "hf_cache"))
+
+
 @pytest.fixture(scope="module")
 def s4():
     return make_synthetic_dataset("s4", num_videos=16, image_size=32, seed=5)

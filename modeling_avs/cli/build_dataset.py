@@ -13,6 +13,7 @@ def run(args: argparse.Namespace) -> int:
         HubAccessError,
         build_avsbench_robust,
         check_hub_access,
+        published_offscreen_pairs,
         push_to_hub,
     )
 
@@ -24,6 +25,11 @@ def run(args: argparse.Namespace) -> int:
             token = check_hub_access()
         except HubAccessError as error:
             raise CLIError(str(error)) from error
+    pairs = None
+    if args.pairing_from:
+        pairs, seeds = published_offscreen_pairs(args.pairing_from, args.config)
+        if seeds != {args.seed}:
+            raise CLIError(f"{args.pairing_from} was generated with seed(s) {sorted(seeds)}; pass --seed accordingly")
     try:
         result = build_avsbench_robust(
             args.avsbench_root,
@@ -34,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
             unseen_audio=args.unseen_audio,
             skip_invalid=args.skip_invalid,
             rows_per_shard=args.videos_per_shard,
+            offscreen_pairs=pairs,
         )
     except (AVSBenchLayoutError, ValueError) as error:
         raise CLIError(str(error)) from error
@@ -65,6 +72,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--skip-invalid", action="store_true", help="leave out bad videos and report them instead of failing"
     )
     parser.add_argument("--videos-per-shard", type=int, default=100)
+    parser.add_argument(
+        "--pairing-from",
+        metavar="PATH_OR_REPO_ID",
+        help="reuse the off-screen pairs of a built or published (media-free) copy, to join it back to local media",
+    )
     parser.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the result to this Hub dataset repository")
     parser.add_argument(
         "--include-avsbench-media",
