@@ -97,7 +97,7 @@ def locate_config_root(avsbench_root: str | Path, config: str) -> Path:
 
 def _read_csv(path: Path, min_columns: int) -> list[tuple[int, list[str]]]:
     """Data rows `(line number, cells)` of a CSV with a header; rows with fewer cells raise an error."""
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
     if not rows:
         raise AVSBenchLayoutError(f"{path} is empty")
@@ -115,7 +115,7 @@ def read_avss_objects(metadata_csv: str | Path) -> dict[str, list[str]]:
             f"AVSBench-semantic metadata {path} not found; MS3 object names come from its rows with label 'v1m' "
             "(pass --avss-metadata FILE)"
         )
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         missing = {"vid", "a_obj", "label"} - set(reader.fieldnames or ())
         if missing:
@@ -230,6 +230,7 @@ def scan_s4(config_root: Path) -> ScanResult:
         result.other_problems += _surplus_entries(
             data / "audio_wav" / disk_split / category, {f"{name}.wav" for name in names}, "audio file"
         )
+        result.other_problems += _surplus_entries(data / "gt_masks" / disk_split / category, names, "mask folder")
     for disk_split in DISK_SPLITS:
         categories = {category for split, category in listed if split == disk_split}
         result.other_problems += _surplus_entries(data / "visual_frames" / disk_split, categories, "category folder")
@@ -280,6 +281,7 @@ def scan_ms3(config_root: Path, objects: dict[str, list[str]]) -> ScanResult:
         result.other_problems += _surplus_entries(
             data / "audio_wav" / disk_split, {f"{name}.wav" for name in names}, "audio file"
         )
+        result.other_problems += _surplus_entries(data / "gt_masks" / disk_split, names, "mask folder")
     result.video_problems = {key: value for key, value in result.video_problems.items() if value}
     return result
 

@@ -367,3 +367,16 @@ def test_join_back_from_media_free_copy(avsbench, built, tmp_path, capsys):
     args = ["build-dataset", "--avsbench-root", str(avsbench), "--config", "s4", "--output", str(tmp_path / "cli")]
     assert main([*args, "--pairing-from", str(tmp_path / "published"), "--seed", "1"]) == 2
     assert "seed(s) [42]" in capsys.readouterr().err
+
+
+def test_ms3_layout_problems_are_listed_together(tmp_path):
+    root = tmp_path / "avsbench"
+    make_ms3_tree(root)
+    data = root / "Multi-sources" / "ms3_data"
+    (data / "visual_frames" / "ms3test1_Ab" / "ms3test1_Ab.mp4_5.png").unlink()
+    (data / "gt_masks" / "val" / "stray_video").mkdir()
+    with pytest.raises(AVSBenchLayoutError) as error:
+        build_avsbench_robust(root, "ms3", tmp_path / "out")
+    message = str(error.value)
+    assert "2 problem(s)" in message and "ms3test1_Ab.mp4_5.png" in message
+    assert "mask folder" in message and "stray_video has no row in the meta CSV" in message
