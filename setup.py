@@ -51,7 +51,10 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["modeling_avs", "modeling_avs.*", "dataset_scripts", "dataset_scripts.*"]),
     include_package_data=True,
-    package_data={"modeling_avs": ["**/*.md", "**/*.txt", "**/*.json", "**/*.jinja", "**/*.wav"]},
+    package_data={
+        "modeling_avs": ["**/*.md", "**/*.txt", "**/*.json", "**/*.jinja", "**/*.wav"],
+        "dataset_scripts": ["*.md"],
+    },
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["avs-robust=modeling_avs.cli.main:main"]},

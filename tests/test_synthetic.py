@@ -1,0 +1,160 @@
+"""The synthetic AVSBench-Robust benchmark: determinism, schema equality with the real builder, the design that
+makes visual bias real, and class-recognisable audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from avsbench_tree import make_s4_tree
+
+from dataset_scripts import build_avsbench_robust
+from modeling_avs.cli.main import main
+from modeling_avs.data import (
+    MS3_OBJECT_GROUPS,
+    S4_CATEGORY_GROUPS,
+    load_avs_dataset,
+    make_synthetic_dataset,
+)
+from modeling_avs.data.audio_io import decode_audio_cell
+from modeling_avs.data.schema import excluded_groups
+from modeling_avs.data.synthetic import split_sizes
+from modeling_avs.data.synthetic_audio import CLASS_SOUNDS, mixture
+from modeling_avs.data.synthetic_visual import SYNTHETIC_CLASSES
+
+
+@pytest.fixture(autouse=True)
+def isolated_datasets_cache(tmp_path, monkeypatch):
+    """Keep the `datasets` cache of these tests out of the user's cache."""
+    monkeypatch.setattr("datasets.config.HF_DATASETS_CACHE", str(tmp_path / "hf_cache"))
+
+
+@pytest.fixture(scope="module")
+def s4():
+    return make_synthetic_dataset("s4", num_videos=16, image_size=32, seed=5)
+
+
+@pytest.fixture(scope="module")
+def ms3():
+    return make_synthetic_dataset("ms3", num_videos=16, image_size=32, seed=5)
+
+
+def test_bit_reproducible_from_seed(s4):
+    again = make_synthetic_dataset("s4", num_videos=16, image_size=32, seed=5, num_proc=2)
+    other = make_synthetic_dataset("s4", num_videos=16, image_size=32, seed=6)
+    for split in s4:
+        assert s4[split].data.table.equals(again[split].data.table)
+        assert not s4[split].data.table.equals(other[split].data.table)
+
+
+def test_disk_output_equals_memory_and_matches_builder_schema(s4, tmp_path):
+    on_disk = make_synthetic_dataset("s4", num_videos=16, image_size=32, seed=5, output_dir=tmp_path / "syn")
+    for split in s4:
+        assert on_disk[split].data.table.equals(s4[split].data.table)
+    make_s4_tree(tmp_path / "avsbench", {"train": 1, "val": 1, "test": 1})
+    build_avsbench_robust(tmp_path / "avsbench", "s4", tmp_path / "real")
+    real = pq.read_schema(tmp_path / "real" / "s4" / "test-00000-of-00001.parquet")
+    synthetic = pq.read_schema(tmp_path / "syn" / "s4" / "test-00000-of-00001.parquet")
+    assert real.equals(synthetic, check_metadata=True)
+    assert (
+        load_avs_dataset(tmp_path / "syn", "s4", cache_dir=str(tmp_path / "cache"))["test"].features
+        == on_disk["test"].features
+    )
+
+
+def test_split_sizes_and_bad_arguments():
+    assert split_sizes("s4", None) == {"train": 400, "validation": 60, "test": 60}
+    assert split_sizes("ms3", 10) == {"train": 10, "validation": 2, "test": 2}
+    with pytest.raises(ValueError, match="0 or >= 2"):
+        split_sizes("s4", {"train": 4, "test": 1})
+    with pytest.raises(ValueError, match="unknown config"):
+        make_synthetic_dataset("avss", num_videos=4)
+    with pytest.raises(ValueError, match="image_size"):
+        make_synthetic_dataset("s4", num_videos=4, image_size=8)
+    with pytest.raises(ValueError, match="num_proc"):
+        make_synthetic_dataset("s4", num_videos=4, num_proc=0)
+
+
+def test_s4_layout_one_sounding_object(s4):
+    assert [len(s4[split]) for split in ("train", "validation", "test")] == [16, 3, 3]
+    train = s4["train"]
+    for row in train:
+        assert S4_CATEGORY_GROUPS[row["category"]] == row["semantic_groups"][0] and len(row["semantic_groups"]) == 1
+        assert row["masks"][0] is not None and row["masks"][1:] == [None] * 4
+        assert 0.03 < (np.asarray(row["masks"][0]) > 0).mean() < 0.5
+    assert len(set(train["category"])) == 12
+    for row in s4["test"]:
+        assert all(np.asarray(mask).any() for mask in row["masks"])
+        assert row["frames"][0].size == (32, 32) and row["frames"][0].mode == "RGB"
+
+
+def test_ms3_sounding_subset_and_union_masks(ms3):
+    for row in ms3["train"]:
+        objects = row["category"].split("_")
+        assert 1 <= len(objects) <= 2
+        assert sorted({MS3_OBJECT_GROUPS[name] for name in objects}) == sorted(row["semantic_groups"])
+        assert all(mask is not None for mask in row["masks"])
+        frame = np.asarray(row["frames"][0]).astype(int)
+        mask = np.asarray(row["masks"][0]) > 0
+        # Visible objects outside the mask exist (a silent object of another group), so a model must listen.
+        assert 0 < mask.mean() < 0.5 and frame.shape == (32, 32, 3)
+    two_sources = sum(len(row["category"].split("_")) == 2 for row in ms3["train"])
+    assert 0 < two_sources < len(ms3["train"])
+
+
+@pytest.mark.parametrize("config", ["s4", "ms3"])
+def test_negatives_follow_the_rules(s4, ms3, config):
+    dataset = s4 if config == "s4" else ms3
+    for split in dataset.values():
+        groups = dict(zip(split["video_id"], split["semantic_groups"]))
+        audio = dict(zip(split["video_id"], split["audio"]))
+        for row in split:
+            excluded = excluded_groups(config, row["semantic_groups"])
+            if not any(not set(other) & excluded for other in groups.values()):
+                excluded = frozenset(row["semantic_groups"])  # relaxed rule: no video avoids all excluded groups
+            assert row["offscreen_source"] != row["video_id"]
+            assert not set(groups[row["offscreen_source"]]) & excluded
+            assert row["audio_offscreen"]["bytes"] == audio[row["offscreen_source"]]["bytes"]
+            assert not decode_audio_cell(row["audio_silence"]).any()
+            noise = decode_audio_cell(row["audio_noise"])
+            assert 0.095 < float(np.sqrt(np.mean(noise**2))) < 0.105
+
+
+def _audio_features(wave: np.ndarray) -> np.ndarray:
+    """Mean and spread of log band energies plus the envelope's modulation spectrum."""
+    frames = wave[: wave.shape[0] // 512 * 512].reshape(-1, 512) * np.hanning(512)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    edges = np.unique(np.geomspace(2, 257, 25).astype(int))
+    bands = np.log(np.stack([power[:, a:b].mean(1) for a, b in zip(edges[:-1], edges[1:])], 1) + 1e-10)
+    envelope = bands.mean(1) - bands.mean()
+    modulation = np.log(np.abs(np.fft.rfft(envelope))[:20] + 1e-6)
+    return np.concatenate([bands.mean(0) - bands.mean(), bands.std(0), modulation])
+
+
+def test_classes_are_recognisable_from_audio_alone():
+    names = list(CLASS_SOUNDS)
+    assert sorted(names) == sorted(cls.ms3_object for cls in SYNTHETIC_CLASSES)
+    clips_per_class = 4
+    features = np.array(
+        [
+            _audio_features(mixture(np.random.default_rng(100 * i + j), [name]))
+            for i, name in enumerate(names)
+            for j in range(clips_per_class)
+        ]
+    )
+    labels = np.repeat(np.arange(len(names)), clips_per_class)
+    features = (features - features.mean(0)) / (features.std(0) + 1e-6)
+    correct = 0
+    for index in range(len(features)):
+        others = np.arange(len(features)) != index
+        centroids = np.array([features[others & (labels == label)].mean(0) for label in range(len(names))])
+        correct += int(np.argmin(((centroids - features[index]) ** 2).sum(1)) == labels[index])
+    assert correct / len(features) >= 0.9, f"nearest-centroid accuracy {correct / len(features):.2f}"
+
+
+def test_cli_make_synthetic(tmp_path, capsys):
+    args = ["make-synthetic", "--config", "ms3", "--num-videos", "4", "--image-size", "32", "--output", str(tmp_path)]
+    assert main(args) == 0
+    assert "train 4, validation 2, test 2" in capsys.readouterr().out
+    assert main([*args, "--seed", "3"]) == 2
+    assert "other settings (seed differ)" in capsys.readouterr().err
