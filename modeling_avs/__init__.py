@@ -17,6 +17,7 @@ from .modeling_audio_visual_segmentation import AudioVisualSegmentationPreTraine
 from .modeling_avsbench import AVSBenchForAudioVisualSegmentation
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
+from .pipelines import AudioVisualSegmentationPipeline, register_pipelines
 from .processing_avs import AVSProcessor
 from .similarity_head import AudioVisualSimilarityHead
 
@@ -42,12 +43,14 @@ def _register_auto_classes() -> None:
 
 
 _register_auto_classes()
+register_pipelines()
 
 __all__ = [
     "AVSBenchConfig",
     "AVSBenchForAudioVisualSegmentation",
     "AudioVisualSegmentationConfig",
     "AudioVisualSegmentationOutput",
+    "AudioVisualSegmentationPipeline",
     "AudioVisualSegmentationPreTrainedModel",
     "AudioVisualSimilarityHead",
     "AVSImageProcessor",
