@@ -40,6 +40,10 @@ def _register_auto_classes() -> None:
         if config_class is not VGGishConfig:
             AutoImageProcessor.register(config_class, fast_image_processor_class=AVSImageProcessor, exist_ok=True)
             AutoProcessor.register(config_class, AVSProcessor, exist_ok=True)
+    # Saved processors carry `auto_map` and their code too, so `trust_remote_code=True` loads them anywhere.
+    AVSProcessor.register_for_auto_class("AutoProcessor")
+    AVSImageProcessor.register_for_auto_class("AutoImageProcessor")
+    VGGishFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
 
 
 _register_auto_classes()

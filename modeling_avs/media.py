@@ -120,7 +120,7 @@ def read_image(path: str | Path, limits: MediaLimits | None = None) -> np.ndarra
     try:
         with Image.open(path) as image:
             _check_pixels(path, image.width, image.height, limits)
-            return np.asarray(image.convert("RGB"))
+            return np.array(image.convert("RGB"))
     except (OSError, Image.DecompressionBombError) as error:
         raise MediaError(f"cannot read image file {path}: {error}") from error
 

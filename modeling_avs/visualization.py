@@ -82,8 +82,17 @@ def write_gif(frames: Sequence[np.ndarray], path: str | Path, seconds_per_frame:
     return path
 
 
-def write_mp4(frames: Sequence[np.ndarray], path: str | Path, seconds_per_frame: float = 1.0) -> Path:
-    """Write uint8 RGB frames `[H, W, 3]` as an MPEG-4 video, each frame shown `seconds_per_frame` (atomically)."""
+def write_mp4(
+    frames: Sequence[np.ndarray],
+    path: str | Path,
+    seconds_per_frame: float = 1.0,
+    audio: np.ndarray | None = None,
+    sampling_rate: int = 16000,
+) -> Path:
+    """
+    Write uint8 RGB frames `[H, W, 3]` as an MPEG-4 video (each frame shown `seconds_per_frame`), with an optional
+    mono float waveform `[samples]` in [-1, 1] as an AAC track; atomically (temporary file, then rename).
+    """
     import av
 
     path = Path(path)
@@ -95,12 +104,27 @@ def write_mp4(frames: Sequence[np.ndarray], path: str | Path, seconds_per_frame:
         with av.open(temporary, mode="w", format="mp4") as container:
             stream = container.add_stream("mpeg4", rate=1 / Fraction(seconds_per_frame).limit_denominator())
             stream.width, stream.height, stream.pix_fmt = even_width, even_height, "yuv420p"
+            audio_stream = None
+            if audio is not None:
+                audio_stream = container.add_stream("aac", rate=sampling_rate)
+                audio_stream.layout = "mono"
             for frame in frames:
                 padded = np.pad(frame, ((0, even_height - height), (0, even_width - width), (0, 0)), mode="edge")
                 for packet in stream.encode(av.VideoFrame.from_ndarray(padded, format="rgb24")):
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
+            if audio_stream is not None:
+                samples = np.asarray(audio, dtype=np.float32)[None]
+                for start in range(0, samples.shape[1], 1024):
+                    chunk = av.AudioFrame.from_ndarray(
+                        np.ascontiguousarray(samples[:, start : start + 1024]), format="fltp", layout="mono"
+                    )
+                    chunk.sample_rate, chunk.pts = sampling_rate, start
+                    for packet in audio_stream.encode(chunk):
+                        container.mux(packet)
+                for packet in audio_stream.encode():
+                    container.mux(packet)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

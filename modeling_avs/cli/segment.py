@@ -104,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from transformers import pipeline  # the task is registered by importing `modeling_avs` (this package)
 
+    from ..pipelines import HOW_TO_GET_A_MODEL, model_location_problem
+
+    problem = model_location_problem(args.model)
+    if problem:
+        raise CLIError(problem)
     try:
         segmenter = pipeline(
             "audio-visual-segmentation",
@@ -112,10 +117,7 @@ def run(args: argparse.Namespace) -> int:
             trust_remote_code=args.trust_remote_code,
         )
     except (OSError, ValueError) as error:
-        raise CLIError(
-            f"cannot load the model {args.model!r}: {error}. Pass a folder written by `save_pretrained` (for "
-            "example ./avs-robust-reproduce/models/robust from `avs-robust reproduce`) or a Hub id."
-        ) from error
+        raise CLIError(f"cannot load the model {args.model!r}: {error}. {HOW_TO_GET_A_MODEL}") from error
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MediaWarning)

@@ -4,6 +4,7 @@ from transformers import AutoModel
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from .audio_visual_segmentation import AudioVisualSegmentationPipeline
+from .model_location import DEFAULT_BASELINE_MODEL, DEFAULT_MODEL, HOW_TO_GET_A_MODEL, model_location_problem
 
 AUDIO_VISUAL_SEGMENTATION_TASK = "audio-visual-segmentation"
 
@@ -19,4 +20,12 @@ def register_pipelines() -> None:
         )
 
 
-__all__ = ["AUDIO_VISUAL_SEGMENTATION_TASK", "AudioVisualSegmentationPipeline", "register_pipelines"]
+__all__ = [
+    "AUDIO_VISUAL_SEGMENTATION_TASK",
+    "AudioVisualSegmentationPipeline",
+    "DEFAULT_BASELINE_MODEL",
+    "DEFAULT_MODEL",
+    "HOW_TO_GET_A_MODEL",
+    "model_location_problem",
+    "register_pipelines",
+]

@@ -29,7 +29,7 @@ def _to_rgb_array(frame: Image.Image | np.ndarray | torch.Tensor, what: str) -> 
     float values in [0, 1] are scaled by 255, other values are clipped to [0, 255].
     """
     if isinstance(frame, Image.Image):
-        return np.asarray(frame.convert("RGB"))
+        return np.array(frame.convert("RGB"))
     array = frame.detach().cpu().numpy() if isinstance(frame, torch.Tensor) else np.asarray(frame)
     if array.ndim == 3 and array.shape[0] == 3 and array.shape[-1] != 3:
         array = array.transpose(1, 2, 0)
