@@ -42,7 +42,8 @@ MODEL_ENV = "AVS_MODEL"
 BASELINE_MODEL_ENV = "AVS_BASELINE_MODEL"
 LIMITS = MediaLimits(max_seconds=10, max_pixels=1280 * 720, max_file_bytes=25 * 2**20)
 MAX_UPLOAD = "25mb"
-LAUNCH_OPTIONS = {"max_file_size": MAX_UPLOAD, "ssr_mode": False}
+# show_error: exceptions reach the page as a message (never a traceback), also those of Gradio's own input checks.
+LAUNCH_OPTIONS = {"max_file_size": MAX_UPLOAD, "ssr_mode": False, "show_error": True}
 CONCURRENCY_LIMIT = 2
 QUEUE_SIZE = 16
 CONDITIONS = [
