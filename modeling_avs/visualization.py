@@ -90,8 +90,9 @@ def write_mp4(
     sampling_rate: int = 16000,
 ) -> Path:
     """
-    Write uint8 RGB frames `[H, W, 3]` as an MPEG-4 video (each frame shown `seconds_per_frame`), with an optional
-    mono float waveform `[samples]` in [-1, 1] as an AAC track; atomically (temporary file, then rename).
+    Write uint8 RGB frames `[H, W, 3]` as an MP4 video (H.264 when FFmpeg has libx264, else MPEG-4 Part 2), each
+    frame shown `seconds_per_frame`, with an optional mono float waveform `[samples]` in [-1, 1] as an AAC track.
+    Written atomically (temporary file, then rename).
     """
     import av
 
@@ -102,7 +103,8 @@ def write_mp4(
     os.close(handle)
     try:
         with av.open(temporary, mode="w", format="mp4") as container:
-            stream = container.add_stream("mpeg4", rate=1 / Fraction(seconds_per_frame).limit_denominator())
+            codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"  # H.264 plays in browsers
+            stream = container.add_stream(codec, rate=1 / Fraction(seconds_per_frame).limit_denominator())
             stream.width, stream.height, stream.pix_fmt = even_width, even_height, "yuv420p"
             audio_stream = None
             if audio is not None:

@@ -221,7 +221,11 @@ def build_demo(
                     label="Robust model: mask per frame", columns=5, elem_id="robust-gallery", format="png"
                 )
                 baseline_gallery = gr.Gallery(
-                    label="Baseline model", columns=5, visible=baseline.segmenter is not None, format="png"
+                    label="Baseline model",
+                    columns=5,
+                    visible=baseline.segmenter is not None,
+                    elem_id="baseline-gallery",
+                    format="png",
                 )
                 summary = gr.Markdown(elem_id="summary")
         gr.Examples(

@@ -29,7 +29,7 @@ def write_png(path: Path, height: int, width: int, value: int | tuple[int, int, 
 def write_video(
     path: Path, num_frames: int, fps: int = 8, size: tuple[int, int] = (32, 48), audio_seconds: float | None = None
 ) -> Path:
-    """MPEG-4 video whose frame k is a flat grey of value `min(8k, 255)` (so sampled frames can be identified), with an
+    """MP4 video whose frame k is a flat grey of value `min(8k, 255)` (so sampled frames can be identified), with an
     optional AAC tone track of `audio_seconds` (written by `modeling_avs.visualization.write_mp4`)."""
     from modeling_avs.visualization import write_mp4
 
