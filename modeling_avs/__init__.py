@@ -17,6 +17,7 @@ from .modeling_audio_visual_segmentation import AudioVisualSegmentationPreTraine
 from .modeling_avsbench import AVSBenchForAudioVisualSegmentation
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
+from .pipelines import AudioVisualSegmentationPipeline, register_pipelines
 from .processing_avs import AVSProcessor
 from .similarity_head import AudioVisualSimilarityHead
 
@@ -39,15 +40,21 @@ def _register_auto_classes() -> None:
         if config_class is not VGGishConfig:
             AutoImageProcessor.register(config_class, fast_image_processor_class=AVSImageProcessor, exist_ok=True)
             AutoProcessor.register(config_class, AVSProcessor, exist_ok=True)
+    # Saved processors carry `auto_map` and their code too, so `trust_remote_code=True` loads them anywhere.
+    AVSProcessor.register_for_auto_class("AutoProcessor")
+    AVSImageProcessor.register_for_auto_class("AutoImageProcessor")
+    VGGishFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
 
 
 _register_auto_classes()
+register_pipelines()
 
 __all__ = [
     "AVSBenchConfig",
     "AVSBenchForAudioVisualSegmentation",
     "AudioVisualSegmentationConfig",
     "AudioVisualSegmentationOutput",
+    "AudioVisualSegmentationPipeline",
     "AudioVisualSegmentationPreTrainedModel",
     "AudioVisualSimilarityHead",
     "AVSImageProcessor",

@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny model configurations and the optional `../shared` reference material."""
+"""Shared fixtures: tiny model configurations, tiny saved models, and the optional `../shared` reference material."""
 
 import os
 from pathlib import Path
@@ -55,3 +55,41 @@ def tiny_avsbench_config(**overrides):
 @pytest.fixture
 def seeded():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def tiny_avs_model_factory(tmp_path_factory):
+    """
+    `make(name, mask_bias=None, gate_threshold=None) -> Path`: save a tiny AVSBench-TPAVI model and its processor
+    (64² frames) once per name. `mask_bias` overrides the bias of the last mask convolution (a large value makes
+    every pixel foreground); `gate_threshold` sets `config.inference_gate_threshold`.
+    """
+    from modeling_avs import AVSBenchForAudioVisualSegmentation, AVSImageProcessor, AVSProcessor, VGGishFeatureExtractor
+
+    made: dict[str, Path] = {}
+
+    def make(name: str, mask_bias: float | None = None, gate_threshold: float | None = None) -> Path:
+        if name in made:
+            return made[name]
+        torch.manual_seed(0)
+        config = tiny_avsbench_config(num_frames=5, inference_gate_threshold=gate_threshold)
+        model = AVSBenchForAudioVisualSegmentation(config).eval()
+        if mask_bias is not None:
+            with torch.no_grad():
+                model.mask_head[-1].weight.zero_()
+                model.mask_head[-1].bias.fill_(mask_bias)
+        folder = tmp_path_factory.mktemp(f"tiny_avs_{name}")
+        model.save_pretrained(folder)
+        AVSProcessor(AVSImageProcessor(size={"height": 64, "width": 64}), VGGishFeatureExtractor()).save_pretrained(
+            folder
+        )
+        made[name] = folder
+        return folder
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_avs_model_dir(tiny_avs_model_factory) -> Path:
+    """A tiny randomly initialised AVSBench-TPAVI model + processor folder (config.num_frames = 5)."""
+    return tiny_avs_model_factory("random")

@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ("env", "convert", "build_dataset", "make_synthetic")
+COMMAND_MODULES: tuple[str, ...] = ("env", "convert", "build_dataset", "make_synthetic", "segment")
 
 
 class CLIError(Exception):

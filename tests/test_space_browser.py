@@ -1,0 +1,112 @@
+"""The Space in a real browser: Debian's chromium driven by playwright uploads an image and a WAV, switches the
+audio condition, clicks Segment and checks the rendered overlays pixel by pixel. Skips without chromium or
+playwright (`.ci/run` installs both).
+
+As in `test_space_app.py`, the "robust" test model never segments (gate threshold 1.0) and the "baseline" one
+segments every pixel (mask bias +20), so the expected overlay colours are known.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from inference_media import write_png, write_wav
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+pytest.importorskip("gradio")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+from modeling_avs.visualization import MASK_COLOR  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+APP_FILE = Path(__file__).resolve().parents[1] / "spaces_app" / "app.py"
+FRAME_COLOR = (40, 160, 90)
+TIMEOUT_MS = 120_000
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium (/usr/bin/chromium) is not installed")
+
+# Colour of the pixel at the centre of the first image of a gallery, read back through a canvas.
+CENTRE_PIXEL_JS = """
+(selector) => {
+    const image = document.querySelector(selector);
+    if (!image || !image.complete || image.naturalWidth === 0) return null;
+    const canvas = document.createElement("canvas");
+    canvas.width = image.naturalWidth;
+    canvas.height = image.naturalHeight;
+    const context = canvas.getContext("2d");
+    context.drawImage(image, 0, 0);
+    const pixel = context.getImageData(canvas.width >> 1, canvas.height >> 1, 1, 1).data;
+    return [pixel[0], pixel[1], pixel[2], image.naturalWidth, image.naturalHeight];
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def space_url(tiny_avs_model_factory, tmp_path_factory):
+    spec = importlib.util.spec_from_file_location("avs_space_app_browser", APP_FILE)
+    app = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = app
+    spec.loader.exec_module(app)
+    robust = tiny_avs_model_factory("gated", gate_threshold=1.0)
+    baseline = tiny_avs_model_factory("full_mask", mask_bias=20.0)
+    demo = app.build_demo(robust, baseline, examples_dir=tmp_path_factory.mktemp("browser_examples"))
+    _, url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, **app.LAUNCH_OPTIONS)
+    yield url
+    demo.close()
+
+
+def test_upload_switch_condition_and_see_the_overlays(space_url, tmp_path):
+    image = write_png(tmp_path / "frame.png", 96, 128, FRAME_COLOR)
+    audio = write_wav(tmp_path / "sound.wav", 3.0)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(space_url, timeout=TIMEOUT_MS)
+            page.locator("#run").wait_for(timeout=TIMEOUT_MS)
+            page.locator("#input-image input[type=file]").set_input_files(str(image))
+            page.locator("#input-audio input[type=file]").set_input_files(str(audio))
+            page.locator("#input-image img").first.wait_for(timeout=TIMEOUT_MS)
+            page.locator("#condition").get_by_label("Silence").check()
+            page.locator("#run").click()
+
+            page.locator("#summary").get_by_text("silence").first.wait_for(timeout=TIMEOUT_MS)
+            page.wait_for_function(
+                "() => document.querySelectorAll('#baseline-gallery img').length >= 3", timeout=TIMEOUT_MS
+            )
+            for selector in ("#robust-gallery img", "#baseline-gallery img"):
+                page.wait_for_function(
+                    "(s) => { const i = document.querySelector(s); return i && i.complete && i.naturalWidth > 0; }",
+                    arg=selector,
+                    timeout=TIMEOUT_MS,
+                )
+            robust_pixel = page.evaluate(CENTRE_PIXEL_JS, "#robust-gallery img")
+            baseline_pixel = page.evaluate(CENTRE_PIXEL_JS, "#baseline-gallery img")
+            summary = page.locator("#summary").inner_text()
+            page.screenshot(path=str(tmp_path / "space.png"), full_page=True)
+        finally:
+            browser.close()
+    screenshot_dir = os.environ.get("AVS_SCREENSHOT_DIR")
+    if screenshot_dir:
+        shutil.copy(tmp_path / "space.png", Path(screenshot_dir) / "space.png")
+
+    assert robust_pixel[3:] == [128, 96] and baseline_pixel[3:] == [128, 96]
+    assert robust_pixel[:3] == list(FRAME_COLOR)  # robust model: empty mask, the frame is shown unchanged
+    tinted = np.round(0.5 * np.array(FRAME_COLOR) + 0.5 * np.array(MASK_COLOR))
+    assert np.abs(np.array(baseline_pixel[:3]) - tinted).max() <= 1  # baseline: the mask tint is rendered
+    assert "audio: silence" in summary and "100.00%" in summary and "0.00%" in summary
