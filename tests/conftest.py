@@ -64,7 +64,12 @@ def tiny_avs_model_factory(tmp_path_factory):
     (64² frames) once per name. `mask_bias` overrides the bias of the last mask convolution (a large value makes
     every pixel foreground); `gate_threshold` sets `config.inference_gate_threshold`.
     """
-    from modeling_avs import AVSBenchForAudioVisualSegmentation, AVSImageProcessor, AVSProcessor, VGGishFeatureExtractor
+    from modeling_avs import (
+        AVSBenchForAudioVisualSegmentation,
+        AVSImageProcessor,
+        AVSProcessor,
+        VGGishFeatureExtractor,
+    )
 
     made: dict[str, Path] = {}
 
