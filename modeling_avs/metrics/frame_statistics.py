@@ -99,7 +99,7 @@ def _as_frames(tensor: torch.Tensor, name: str) -> torch.Tensor:
         tensor = tensor[:, 0]
     if tensor.dim() != 3:
         raise ValueError(f"{name} must have shape [N, H, W] or [N, 1, H, W], got {tuple(tensor.shape)}")
-    return tensor.reshape(tensor.shape[0], -1)
+    return tensor.reshape(tensor.shape[0], tensor.shape[1] * tensor.shape[2])
 
 
 def prediction_probabilities(predictions: torch.Tensor, input_type: str) -> torch.Tensor:
