@@ -79,8 +79,9 @@ def test_condition_order_extras_and_integer_ids():
     evaluator.update(frames["positive"], masks, ["positive"] * 5)
     assert list(evaluator.compute()["conditions"]) == ["positive", "noise", "unseen:dog", "unseen:cat"]
     assert evaluator.num_frames == 15
+    assert evaluator.memory_bytes == 15 * (2 * 255 * 4 + 4 * 8 + 8)  # O(frames x 255), whatever the frame size
     evaluator.reset()
-    assert evaluator.num_frames == 0
+    assert evaluator.num_frames == 0 and evaluator.memory_bytes == 0
 
 
 def test_bad_arguments():

@@ -91,6 +91,14 @@ class RobustAVSEvaluator:
         """Frames accumulated so far, over all conditions."""
         return sum(state.num_frames for state in self._states.values())
 
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes held by the accumulated statistics: 2 x 255 int32 counts, 4 int64 counts and 1 int64 video
+        number per frame (about 2 KB per frame)."""
+        tensors = [tensor for state in self._states.values() for part in state.parts for tensor in vars(part).values()]
+        tensors += [ordinals for state in self._states.values() for ordinals in state.video_ordinals]
+        return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
+
     def _condition_list(self, conditions: str | Sequence[str] | Sequence[int] | torch.Tensor, count: int) -> list[str]:
         if isinstance(conditions, str):
             return [conditions] * count
