@@ -79,9 +79,17 @@ def test_condition_order_extras_and_integer_ids():
     evaluator.update(frames["positive"], masks, ["positive"] * 5)
     assert list(evaluator.compute()["conditions"]) == ["positive", "noise", "unseen:dog", "unseen:cat"]
     assert evaluator.num_frames == 15
-    assert evaluator.memory_bytes == 15 * (2 * 255 * 4 + 4 * 8 + 8)  # O(frames x 255), whatever the frame size
+    assert evaluator.memory_bytes == 4 * 64 * (2 * 255 * 4 + 5 * 8)  # 4 conditions, minimal buffers of 64 frames
     evaluator.reset()
     assert evaluator.num_frames == 0 and evaluator.memory_bytes == 0
+
+
+def test_memory_is_about_2_kb_per_frame_whatever_the_frame_size():
+    evaluator = RobustAVSEvaluator()
+    for _ in range(13):
+        evaluator.update(torch.zeros(10, 64, 48), torch.zeros(10, 64, 48), "noise")
+    assert evaluator.num_frames == 130
+    assert evaluator.memory_bytes == 256 * (2 * 255 * 4 + 5 * 8)  # buffers of 64 frames doubled twice
 
 
 def test_bad_arguments():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .frame_statistics import INPUT_TYPES, FrameStatistics, compute_frame_statistics
+from .frame_statistics import INPUT_TYPES, NUM_THRESHOLDS, FrameStatistics, compute_frame_statistics
 from .report import results_to_markdown
 from .scores import POSITIVE_CONDITION, PROTOCOLS, robust_scores
 
@@ -15,20 +15,53 @@ STANDARD_CONDITIONS = (POSITIVE_CONDITION, "silence", "noise", "offscreen")
 
 
 class _ConditionState:
-    """Statistics of one condition's frames and the video each frame belongs to."""
+    """Statistics of one condition's frames and the video each frame belongs to, in buffers that double when full.
+
+    A few large buffers instead of many small tensors per update: small long-lived allocations between the large
+    temporaries of each update would fragment the heap and grow the process memory far beyond the statistics.
+    """
+
+    _COUNTS = ("num_pixels", "intersection", "predicted_positives", "ground_truth_positives")
+    _CURVES = ("threshold_true_positives", "threshold_predicted_positives")
 
     def __init__(self) -> None:
-        self.parts: list[FrameStatistics] = []
-        self.video_ordinals: list[torch.Tensor] = []
+        self.counts = torch.empty(0, len(self._COUNTS) + 1, dtype=torch.long)  # + the video ordinal
+        self.curves = torch.empty(0, len(self._CURVES), NUM_THRESHOLDS, dtype=torch.int32)
         self.num_frames = 0
         self.num_videos = 0
         self.last_video_id: str | None = None
+
+    def append(self, statistics: FrameStatistics, video_ordinals: list[int]) -> None:
+        needed = self.num_frames + len(statistics)
+        if needed > len(self.counts):
+            capacity = max(needed, 2 * len(self.counts), 64)
+            counts, curves = self.counts, self.curves
+            self.counts = torch.empty(capacity, *counts.shape[1:], dtype=counts.dtype)
+            self.curves = torch.empty(capacity, *curves.shape[1:], dtype=curves.dtype)
+            self.counts[: self.num_frames] = counts[: self.num_frames]
+            self.curves[: self.num_frames] = curves[: self.num_frames]
+        rows = slice(self.num_frames, needed)
+        for column, name in enumerate(self._COUNTS):
+            self.counts[rows, column] = getattr(statistics, name)
+        self.counts[rows, -1] = torch.tensor(video_ordinals, dtype=torch.long)
+        for column, name in enumerate(self._CURVES):
+            self.curves[rows, column] = getattr(statistics, name)
+        self.num_frames = needed
+
+    def statistics(self) -> FrameStatistics:
+        counts, curves = self.counts[: self.num_frames], self.curves[: self.num_frames]
+        values = {name: counts[:, column] for column, name in enumerate(self._COUNTS)}
+        values.update({name: curves[:, column] for column, name in enumerate(self._CURVES)})
+        return FrameStatistics(**values)
+
+    def video_ordinals(self) -> torch.Tensor:
+        return self.counts[: self.num_frames, -1]
 
 
 class RobustAVSEvaluator:
     """Accumulates per-frame statistics batch by batch and reports the AVSBench-Robust scores.
 
-    Only integer statistics are kept (about 2 KB per frame: 2 x 255 counts), never masks. See
+    Only integer statistics are kept (about 2 KB per frame: 2 x 255 counts, see `memory_bytes`), never masks. See
     `modeling_avs.metrics.scores` for the definitions and the two reduction protocols.
 
     Args:
@@ -93,10 +126,9 @@ class RobustAVSEvaluator:
 
     @property
     def memory_bytes(self) -> int:
-        """Bytes held by the accumulated statistics: 2 x 255 int32 counts, 4 int64 counts and 1 int64 video
-        number per frame (about 2 KB per frame)."""
-        tensors = [tensor for state in self._states.values() for part in state.parts for tensor in vars(part).values()]
-        tensors += [ordinals for state in self._states.values() for ordinals in state.video_ordinals]
+        """Bytes allocated for the accumulated statistics: per frame 2 x 255 int32 counts, 4 int64 counts and the
+        int64 video number (2,080 bytes), in buffers of at least 64 frames per condition that double when full."""
+        tensors = [tensor for state in self._states.values() for tensor in (state.counts, state.curves)]
         return sum(tensor.numel() * tensor.element_size() for tensor in tensors)
 
     def _condition_list(self, conditions: str | Sequence[str] | Sequence[int] | torch.Tensor, count: int) -> list[str]:
@@ -159,9 +191,7 @@ class RobustAVSEvaluator:
                         state.num_videos += 1
                         state.last_video_id = str(video_ids[i])
                     ordinals.append(state.num_videos - 1)
-            state.parts.append(statistics.select(torch.tensor(frames, dtype=torch.long)))
-            state.video_ordinals.append(torch.tensor(ordinals, dtype=torch.long))
-            state.num_frames += len(frames)
+            state.append(statistics.select(torch.tensor(frames, dtype=torch.long)), ordinals)
 
     def _ordered_conditions(self) -> list[str]:
         standard = [name for name in STANDARD_CONDITIONS if name in self._states]
@@ -178,8 +208,8 @@ class RobustAVSEvaluator:
         statistics, batch_index = {}, {}
         for name in self._ordered_conditions():
             state = self._states[name]
-            statistics[name] = FrameStatistics.concatenate(state.parts)
-            batch_index[name] = torch.cat(state.video_ordinals) // self.legacy_batch_videos
+            statistics[name] = state.statistics()
+            batch_index[name] = state.video_ordinals() // self.legacy_batch_videos
         results = robust_scores(statistics, self.protocol, batch_index)
         if self.protocol == "legacy":
             results["legacy_batch_videos"] = self.legacy_batch_videos
