@@ -12,7 +12,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ("env", "convert", "build_dataset", "make_synthetic", "segment")
+COMMAND_MODULES: tuple[str, ...] = (
+    "env",
+    "convert",
+    "build_dataset",
+    "make_synthetic",
+    "evaluate_masks",
+    "segment",
+)
 
 
 class CLIError(Exception):
