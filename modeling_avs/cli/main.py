@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ("env", "convert")
+COMMAND_MODULES: tuple[str, ...] = ("env", "convert", "evaluate_masks")
 
 
 class CLIError(Exception):

@@ -1,0 +1,223 @@
+"""`RobustAVSEvaluator`: streaming AVSBench-Robust evaluation (also a `transformers.Trainer` `compute_metrics`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from .frame_statistics import INPUT_TYPES, FrameStatistics, compute_frame_statistics
+from .report import results_to_markdown
+from .scores import POSITIVE_CONDITION, PROTOCOLS, robust_scores
+
+STANDARD_CONDITIONS = (POSITIVE_CONDITION, "silence", "noise", "offscreen")
+
+
+class _ConditionState:
+    """Statistics of one condition's frames and the video each frame belongs to."""
+
+    def __init__(self) -> None:
+        self.parts: list[FrameStatistics] = []
+        self.video_ordinals: list[torch.Tensor] = []
+        self.num_frames = 0
+        self.num_videos = 0
+        self.last_video_id: str | None = None
+
+
+class RobustAVSEvaluator:
+    """Accumulates per-frame statistics batch by batch and reports the AVSBench-Robust scores.
+
+    Only integer statistics are kept (about 2 KB per frame: 2 x 255 counts), never masks. See
+    `modeling_avs.metrics.scores` for the definitions and the two reduction protocols.
+
+    Args:
+        protocol (`str`, *optional*, defaults to `"dataset"`): `"dataset"` (batch-independent) or `"legacy"`
+            (mean over evaluation batches of `legacy_batch_videos` videos, as in the published numbers).
+        input_type (`str`, *optional*, defaults to `"logits"`): what `update` receives as predictions:
+            `"logits"`, `"probabilities"` or `"binary"`.
+        legacy_batch_videos (`int`, *optional*, defaults to 1): videos per evaluation batch for `"legacy"`
+            (the robust test scripts used 1; AVSBench's own test 4, AVSegFormer 2).
+        frames_per_video (`int`, *optional*, defaults to 5): frames of one video, used to find video boundaries
+            when `update` gets no `video_ids`.
+        condition_names (`Sequence[str]`, *optional*): names of integer condition ids (`condition_names[i]` is
+            the name of id i); needed when `update` or `compute_metrics` receive integer ids.
+
+    Conditions: `"positive"` is the positive condition; every other name (`"silence"`, `"noise"`, `"offscreen"`,
+    `"unseen:<clip>"`, ...) is a negative one, scored against the positive ground truth of the same frames.
+    Results list the conditions as positive, silence, noise, offscreen, then the others in first-seen order.
+
+    Example:
+        ```python
+        evaluator = RobustAVSEvaluator()
+        for batch in loader:
+            evaluator.update(model(batch).pred_masks, batch["masks"], batch["condition"])
+        results = evaluator.compute()
+        print(evaluator.to_markdown(results))
+        ```
+    """
+
+    def __init__(
+        self,
+        protocol: str = "dataset",
+        input_type: str = "logits",
+        legacy_batch_videos: int = 1,
+        frames_per_video: int = 5,
+        condition_names: Sequence[str] | None = None,
+    ) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        if input_type not in INPUT_TYPES:
+            raise ValueError(f"input_type must be one of {INPUT_TYPES}, got {input_type!r}")
+        if legacy_batch_videos < 1 or frames_per_video < 1:
+            raise ValueError(
+                f"legacy_batch_videos and frames_per_video must be >= 1, got {legacy_batch_videos} and "
+                f"{frames_per_video}"
+            )
+        self.protocol = protocol
+        self.input_type = input_type
+        self.legacy_batch_videos = legacy_batch_videos
+        self.frames_per_video = frames_per_video
+        self.condition_names = list(condition_names) if condition_names is not None else None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every frame seen so far."""
+        self._states: dict[str, _ConditionState] = {}
+        self._with_video_ids: bool | None = None
+
+    @property
+    def num_frames(self) -> int:
+        """Frames accumulated so far, over all conditions."""
+        return sum(state.num_frames for state in self._states.values())
+
+    def _condition_list(self, conditions: str | Sequence[str] | Sequence[int] | torch.Tensor, count: int) -> list[str]:
+        if isinstance(conditions, str):
+            return [conditions] * count
+        if isinstance(conditions, torch.Tensor):
+            conditions = conditions.reshape(-1).tolist()
+        conditions = list(conditions)
+        if len(conditions) != count:
+            raise ValueError(f"conditions has {len(conditions)} entries for {count} frames")
+        names = []
+        for condition in conditions:
+            if isinstance(condition, str):
+                names.append(condition)
+            elif self.condition_names is None:
+                raise ValueError(f"integer condition id {condition} needs condition_names at construction")
+            elif not 0 <= int(condition) < len(self.condition_names):
+                raise ValueError(f"condition id {condition} outside condition_names {self.condition_names}")
+            else:
+                names.append(self.condition_names[int(condition)])
+        return names
+
+    def update(
+        self,
+        predictions: torch.Tensor,
+        references: torch.Tensor,
+        conditions: str | Sequence[str] | Sequence[int] | torch.Tensor,
+        video_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Add N frames.
+
+        Args:
+            predictions (`torch.Tensor` of shape `[N, H, W]` or `[N, 1, H, W]`): of the evaluator's `input_type`.
+            references (`torch.Tensor` of the same shape): ground-truth masks (value > 0.5 is foreground); for a
+                negative condition, the positive mask of the same frame.
+            conditions (`str`, `Sequence[str]`, `Sequence[int]` or `torch.Tensor` of shape `[N]`): the condition of
+                all frames (one name) or of each frame (names, or ids into `condition_names`).
+            video_ids (`Sequence[str]`, *optional*): video of each frame. Consecutive frames of one condition with
+                the same id form a video (for `"legacy"` batching); without ids, every `frames_per_video`
+                consecutive frames of a condition form a video. Use ids in all updates or in none.
+        """
+        with torch.no_grad():
+            statistics = compute_frame_statistics(predictions, references, self.input_type)
+        names = self._condition_list(conditions, len(statistics))
+        if video_ids is not None and len(video_ids) != len(statistics):
+            raise ValueError(f"video_ids has {len(video_ids)} entries for {len(statistics)} frames")
+        if len(statistics) and self._with_video_ids not in (None, video_ids is not None):
+            raise ValueError("pass video_ids in every update or in none")
+        if len(statistics):
+            self._with_video_ids = video_ids is not None
+        for name in dict.fromkeys(names):
+            frames = [i for i, frame_name in enumerate(names) if frame_name == name]
+            state = self._states.setdefault(name, _ConditionState())
+            ordinals = []
+            for i in frames:
+                if video_ids is None:
+                    ordinals.append((state.num_frames + len(ordinals)) // self.frames_per_video)
+                else:
+                    if str(video_ids[i]) != state.last_video_id:
+                        state.num_videos += 1
+                        state.last_video_id = str(video_ids[i])
+                    ordinals.append(state.num_videos - 1)
+            state.parts.append(statistics.select(torch.tensor(frames, dtype=torch.long)))
+            state.video_ordinals.append(torch.tensor(ordinals, dtype=torch.long))
+            state.num_frames += len(frames)
+
+    def _ordered_conditions(self) -> list[str]:
+        standard = [name for name in STANDARD_CONDITIONS if name in self._states]
+        return standard + [name for name in self._states if name not in STANDARD_CONDITIONS]
+
+    def compute(self) -> dict:
+        """Scores of all frames seen so far (the state is kept; call `reset` to start over).
+
+        Returns:
+            `dict` with `protocol`, `conditions` (`{name: {miou, fscore, fpr, num_frames}}`) and `global`
+            (`miou_p`, `f_p`, `miou_n`, `f_n`, `g_miou`, `g_f`, `g_fpr`); scores are fractions in [0, 1]. With
+            `"legacy"` it also has `legacy_batch_videos`.
+        """
+        statistics, batch_index = {}, {}
+        for name in self._ordered_conditions():
+            state = self._states[name]
+            statistics[name] = FrameStatistics.concatenate(state.parts)
+            batch_index[name] = torch.cat(state.video_ordinals) // self.legacy_batch_videos
+        results = robust_scores(statistics, self.protocol, batch_index)
+        if self.protocol == "legacy":
+            results["legacy_batch_videos"] = self.legacy_batch_videos
+        return results
+
+    def to_markdown(self, results: dict | None = None, method: str = "model") -> str:
+        """Render `results` (default: `compute()`) as a Markdown table in the layout of the paper's Table 2."""
+        return results_to_markdown(self.compute() if results is None else results, method)
+
+    def plot(self, path: str | Path, results: dict | None = None) -> None:
+        """Save per-condition bars of mIoU, F-score and FPR (default: `compute()`) to `path` (needs matplotlib)."""
+        from .plotting import plot_results
+
+        plot_results(self.compute() if results is None else results, path)
+
+    def compute_metrics(self, eval_pred, compute_result: bool) -> dict[str, float]:
+        """`transformers.Trainer` `compute_metrics` for `TrainingArguments(batch_eval_metrics=True)`.
+
+        Contract: `eval_pred.predictions` is the mask logits `[N, 1, H, W]` (or `[N, H, W]`), or a tuple whose
+        first element is; `eval_pred.label_ids` is the tuple `(masks [N, H, W], condition_ids [N])` (so the model
+        inputs carry both and `TrainingArguments.label_names` names both), with `condition_ids` indexing the
+        `condition_names` given at construction. Each call adds the batch; the last one (`compute_result=True`)
+        returns a flat `dict` of floats and resets the evaluator:
+        `g_miou`, `g_f`, `g_fpr`, `miou_p`, `f_p`, `miou_n`, `f_n` and `<condition>_miou`, `<condition>_fscore`,
+        `<condition>_fpr`, `<condition>_num_frames` for every condition seen (Trainer prefixes them with `eval_`).
+        Frames are grouped into videos of `frames_per_video` for the `"legacy"` protocol.
+        """
+        predictions = eval_pred.predictions
+        if isinstance(predictions, (tuple, list)):
+            predictions = predictions[0]
+        labels = eval_pred.label_ids
+        if not isinstance(labels, (tuple, list)) or len(labels) != 2:
+            raise ValueError("eval_pred.label_ids must be the tuple (masks [N, H, W], condition_ids [N])")
+        masks, condition_ids = labels
+        self.update(torch.as_tensor(predictions), torch.as_tensor(masks), torch.as_tensor(condition_ids))
+        if not compute_result:
+            return {}
+        results = self.compute()
+        self.reset()
+        return flatten_results(results)
+
+
+def flatten_results(results: dict) -> dict[str, float]:
+    """Flatten `compute()`'s nested results into `{g_miou, ..., <condition>_<score>: float}`."""
+    flat = {name: float(value) for name, value in results["global"].items()}
+    for condition, scores in results["conditions"].items():
+        for score, value in scores.items():
+            flat[f"{condition}_{score}"] = float(value)
+    return flat
