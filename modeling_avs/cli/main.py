@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ("env", "convert", "evaluate_masks")
+COMMAND_MODULES: tuple[str, ...] = ("env", "convert", "evaluate_masks", "build_dataset", "make_synthetic")
 
 
 class CLIError(Exception):

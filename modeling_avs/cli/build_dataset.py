@@ -1,0 +1,74 @@
+"""`avs-robust build-dataset`: build AVSBench-Robust from a local AVSBench v1 copy (and optionally publish it)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .main import CLIError
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataset_scripts import (
+        AVSBenchLayoutError,
+        HubAccessError,
+        build_avsbench_robust,
+        check_hub_access,
+        push_to_hub,
+    )
+
+    if args.include_avsbench_media and not args.push_to_hub:
+        raise CLIError("--include-avsbench-media only applies together with --push-to-hub")
+    token = None
+    if args.push_to_hub:
+        try:
+            token = check_hub_access()
+        except HubAccessError as error:
+            raise CLIError(str(error)) from error
+    try:
+        result = build_avsbench_robust(
+            args.avsbench_root,
+            args.config,
+            args.output,
+            seed=args.seed,
+            avss_metadata=args.avss_metadata,
+            unseen_audio=args.unseen_audio,
+            skip_invalid=args.skip_invalid,
+            rows_per_shard=args.videos_per_shard,
+        )
+    except (AVSBenchLayoutError, ValueError) as error:
+        raise CLIError(str(error)) from error
+    for split, paths in result.shards.items():
+        print(f"{args.config if split != 'unseen' else 'unseen'}/{split}: {len(paths)} shard(s) in {args.output}")
+    if result.report_path is not None:
+        print(f"skipped {len(result.skipped)} video(s); see {result.report_path}")
+    if args.push_to_hub:
+        url = push_to_hub(args.output, args.push_to_hub, include_media=args.include_avsbench_media, token=token)
+        print(f"pushed to {url}")
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "build-dataset", help="build AVSBench-Robust (Parquet + dataset card) from a local AVSBench v1 copy"
+    )
+    parser.add_argument(
+        "--avsbench-root", required=True, help="AVSBench folder holding Single-source/ and Multi-sources/"
+    )
+    parser.add_argument("--config", required=True, choices=("s4", "ms3"))
+    parser.add_argument("--output", required=True, help="output folder (shards, README.md); reruns resume")
+    parser.add_argument("--seed", type=int, default=42, help="generation seed (default 42, as in the paper)")
+    parser.add_argument(
+        "--avss-metadata", help="AVSBench-semantic metadata.csv for MS3 objects (default <root>/metadata.csv)"
+    )
+    parser.add_argument("--unseen-audio", help="folder of extra sounds stored as config 'unseen'")
+    parser.add_argument(
+        "--skip-invalid", action="store_true", help="leave out bad videos and report them instead of failing"
+    )
+    parser.add_argument("--videos-per-shard", type=int, default=100)
+    parser.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the result to this Hub dataset repository")
+    parser.add_argument(
+        "--include-avsbench-media",
+        action="store_true",
+        help="also upload AVSBench frames, masks and sounds (check AVSBench's license first)",
+    )
+    parser.set_defaults(func=run)

@@ -1,0 +1,75 @@
+"""Encoding and decoding of the audio cells of AVSBench-Robust rows with `soundfile`.
+
+Audio columns are declared as `datasets.Audio(sampling_rate=16000)` so that the Hub viewer can play them,
+but `datasets` 5 decodes that feature through torchcodec (which needs ffmpeg). Our loaders therefore cast
+audio columns to `Audio(decode=False)` and decode the stored bytes (16-bit PCM WAV or FLAC) here.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .schema import CLIP_SAMPLES, SAMPLE_RATE
+
+
+def to_mono_16k(waveform: np.ndarray, sampling_rate: int) -> np.ndarray:
+    """Down-mix `[T]` or `[T, C]` audio to mono and resample it to 16 kHz; returns float32 `[T']`."""
+    waveform = np.asarray(waveform, dtype=np.float32)
+    if waveform.ndim == 2:
+        waveform = waveform.mean(axis=1)
+    if sampling_rate != SAMPLE_RATE:
+        waveform = soxr.resample(waveform, sampling_rate, SAMPLE_RATE).astype(np.float32)
+    return waveform
+
+
+def fit_length(waveform: np.ndarray, num_samples: int = CLIP_SAMPLES) -> np.ndarray:
+    """Zero-pad or truncate a `[T]` waveform to `[num_samples]` (float32)."""
+    waveform = np.asarray(waveform, dtype=np.float32)[:num_samples]
+    if waveform.shape[0] < num_samples:
+        waveform = np.pad(waveform, (0, num_samples - waveform.shape[0]))
+    return waveform
+
+
+def encode_audio(waveform: np.ndarray, audio_format: str = "FLAC") -> bytes:
+    """Encode a mono 16 kHz float waveform `[T]` in [-1, 1] as 16-bit PCM FLAC (or WAV) bytes."""
+    pcm = np.round(np.clip(waveform, -1.0, 1.0) * 32767.0).astype(np.int16)
+    buffer = io.BytesIO()
+    sf.write(buffer, pcm, SAMPLE_RATE, format=audio_format, subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def decode_audio(data: bytes, num_samples: int | None = CLIP_SAMPLES) -> np.ndarray:
+    """Decode WAV/FLAC bytes to mono 16 kHz float32 `[num_samples]` (or the full length if `None`)."""
+    waveform, sampling_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
+    waveform = to_mono_16k(waveform, sampling_rate)
+    return waveform if num_samples is None else fit_length(waveform, num_samples)
+
+
+def decode_audio_cell(cell: dict, num_samples: int | None = CLIP_SAMPLES) -> np.ndarray:
+    """Decode an undecoded `datasets.Audio` cell (`{"bytes": ..., "path": ...}`) to float32 `[num_samples]`."""
+    if cell.get("bytes") is not None:
+        return decode_audio(cell["bytes"], num_samples)
+    if cell.get("path"):
+        return decode_audio(Path(cell["path"]).read_bytes(), num_samples)
+    raise ValueError("audio cell holds neither bytes nor a path")
+
+
+def audio_cell(data: bytes, path: str | None = None) -> dict:
+    """The Arrow storage of a `datasets.Audio` value: `{"bytes": data, "path": path}`."""
+    return {"bytes": data, "path": path}
+
+
+def read_audio_file(path: str | Path) -> np.ndarray:
+    """Read any audio file `soundfile` understands as mono 16 kHz float32 `[T]`; errors name the file."""
+    try:
+        waveform, sampling_rate = sf.read(str(path), dtype="float32", always_2d=False)
+    except (RuntimeError, sf.LibsndfileError) as error:
+        raise ValueError(f"cannot decode audio file {path}: {error}") from error
+    if waveform.size == 0:
+        raise ValueError(f"audio file {path} contains no samples")
+    return to_mono_16k(waveform, sampling_rate)

@@ -1,0 +1,124 @@
+"""Parquet shards and dataset card of an AVSBench-Robust output folder.
+
+Layout: `<output>/<config>/<split>-XXXXX-of-YYYYY.parquet` plus `<output>/README.md` whose YAML `configs:`
+lets `datasets.load_dataset(output, config)` find the shards (offline, or after upload to the Hub). Each
+shard is written to a temporary file and renamed, so a killed build leaves only complete shards; a rerun
+with the same settings skips them. `<output>/<config>/.build_state.json` records the settings of the build
+so that a rerun with different settings fails instead of mixing shards.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from .schema import SPLITS
+
+STATE_FILE = ".build_state.json"
+ROW_GROUP_SIZE = 16
+SHARD_PATTERN = re.compile(r"^(?P<split>[a-z_]+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.parquet$")
+
+
+def shard_path(output_dir: str | Path, config: str, split: str, index: int, num_shards: int) -> Path:
+    """Path of shard `index` (0-based) of `num_shards` of one config/split."""
+    return Path(output_dir) / config / f"{split}-{index:05d}-of-{num_shards:05d}.parquet"
+
+
+def write_table_atomic(table: pa.Table, path: Path) -> None:
+    """Write `table` to `path` through a temporary file in the same folder and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, temporary, row_group_size=ROW_GROUP_SIZE)
+    os.replace(temporary, path)
+
+
+def check_build_state(output_dir: str | Path, config: str, state: dict[str, Any]) -> None:
+    """Record `state` for `config`, or raise `ValueError` if the folder holds a build with other settings."""
+    state_path = Path(output_dir) / config / STATE_FILE
+    if state_path.exists():
+        previous = json.loads(state_path.read_text(encoding="utf-8"))
+        if previous != state:
+            changed = sorted(key for key in set(previous) | set(state) if previous.get(key) != state.get(key))
+            raise ValueError(
+                f"{state_path.parent} already holds a {config} build made with other settings ({', '.join(changed)} "
+                "differ); use another output folder or delete that one"
+            )
+        return
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = state_path.with_name(f".{state_path.name}.tmp")
+    temporary.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, state_path)
+
+
+def write_split_shards(
+    output_dir: str | Path,
+    config: str,
+    split: str,
+    items: Sequence[Any],
+    make_row: Callable[[Any], dict[str, Any]],
+    features: datasets.Features,
+    rows_per_shard: int,
+) -> list[Path]:
+    """Write `[make_row(item) for item in items]` as Parquet shards, skipping shards that already exist.
+
+    `make_row` must return the Arrow storage of a row (images and audio as `{"bytes", "path"}` dicts).
+    Returns the paths of all shards of the split.
+    """
+    if rows_per_shard < 1:
+        raise ValueError(f"rows_per_shard must be >= 1, got {rows_per_shard}")
+    num_shards = max(1, math.ceil(len(items) / rows_per_shard))
+    paths = []
+    for index in range(num_shards):
+        path = shard_path(output_dir, config, split, index, num_shards)
+        paths.append(path)
+        if path.exists():
+            continue
+        rows = [make_row(item) for item in items[index * rows_per_shard : (index + 1) * rows_per_shard]]
+        write_table_atomic(pa.Table.from_pylist(rows, schema=features.arrow_schema), path)
+    return paths
+
+
+def built_configs(output_dir: str | Path) -> dict[str, list[str]]:
+    """`{config: [splits]}` of the complete shard sets found in `output_dir`."""
+    found: dict[str, list[str]] = {}
+    for config_dir in sorted(path for path in Path(output_dir).iterdir() if path.is_dir()):
+        shards: dict[str, set[int]] = {}
+        totals: dict[str, int] = {}
+        for path in config_dir.glob("*.parquet"):
+            match = SHARD_PATTERN.match(path.name)
+            if match:
+                shards.setdefault(match["split"], set()).add(int(match["index"]))
+                totals[match["split"]] = int(match["total"])
+        complete = [split for split in shards if len(shards[split]) == totals[split]]
+        if complete:
+            order = {split: position for position, split in enumerate(SPLITS)}
+            found[config_dir.name] = sorted(complete, key=lambda split: (order.get(split, len(order)), split))
+    return found
+
+
+def write_dataset_card(output_dir: str | Path, body: str, metadata: dict[str, Any] | None = None) -> Path:
+    """Write `<output_dir>/README.md`: YAML `metadata` (license, pretty_name, ...) and `configs:` for every
+    complete config/split on disk, then the markdown `body`."""
+    configs = [
+        {
+            "config_name": config,
+            "data_files": [{"split": split, "path": f"{config}/{split}-*.parquet"} for split in splits],
+        }
+        for config, splits in built_configs(output_dir).items()
+    ]
+    header = yaml.safe_dump({**(metadata or {}), "configs": configs}, sort_keys=False)
+    path = Path(output_dir) / "README.md"
+    temporary = path.with_name(".README.md.tmp")
+    temporary.write_text(f"---\n{header}---\n\n{body.strip()}\n", encoding="utf-8")
+    os.replace(temporary, path)
+    return path

@@ -1,0 +1,111 @@
+"""Loading AVSBench-Robust and expanding its rows into per-condition samples.
+
+`load_avs_dataset` loads a local output folder or a Hub repository with `datasets.load_dataset` and casts
+the audio columns to `Audio(decode=False)`: `datasets` 5 would decode them through torchcodec/ffmpeg,
+whereas `ConditionSamples` decodes the stored 16-bit PCM bytes with `soundfile`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+
+from .audio_io import decode_audio_cell, fit_length
+from .schema import CONDITION_AUDIO_COLUMNS, CONDITIONS, SAMPLE_RATE
+
+
+def undecoded_audio(dataset: datasets.Dataset | datasets.DatasetDict) -> datasets.Dataset | datasets.DatasetDict:
+    """Cast every `Audio` column to `Audio(sampling_rate=16000, decode=False)` (cells become `{"bytes", "path"}`)."""
+    features = dataset.features if isinstance(dataset, datasets.Dataset) else next(iter(dataset.values())).features
+    for column, feature in features.items():
+        if isinstance(feature, datasets.Audio) and feature.decode:
+            dataset = dataset.cast_column(column, datasets.Audio(sampling_rate=SAMPLE_RATE, decode=False))
+    return dataset
+
+
+def load_avs_dataset(path_or_hub_id: str | Path, config: str, **load_kwargs) -> datasets.DatasetDict:
+    """`datasets.load_dataset(path_or_hub_id, config)` with audio columns left undecoded (see module docstring).
+
+    `path_or_hub_id` is a folder written by `avs-robust build-dataset` / `make-synthetic` or a Hub dataset id;
+    `load_kwargs` go to `datasets.load_dataset` (e.g. `split`, `cache_dir`).
+    """
+    path = str(path_or_hub_id)
+    if Path(path).exists() and not (Path(path) / "README.md").exists():
+        raise FileNotFoundError(f"{path} has no README.md: not a folder written by build-dataset or make-synthetic")
+    return undecoded_audio(datasets.load_dataset(path, config, **load_kwargs))
+
+
+def extra_audio_from_dataset(dataset: datasets.Dataset) -> dict[str, np.ndarray]:
+    """`{"unseen:<name>": float32 [80000]}` from the rows (`name`, `audio`) of a builder's `unseen` config."""
+    dataset = undecoded_audio(dataset)
+    return {f"unseen:{row['name']}": decode_audio_cell(row["audio"]) for row in dataset}
+
+
+class ConditionSamples(torch.utils.data.Dataset):
+    """Per-condition view of AVSBench-Robust rows, built lazily (frames are decoded only when an item is read).
+
+    Item `i` is condition `conditions[i // len(dataset)]` of row `i % len(dataset)`:
+    `{"video_id": str, "condition": str, "frames": list of 5 PIL RGB images, "masks": list of 5 PIL images or
+    None (the video's own masks, for every condition), "waveform": float32 np.ndarray [80000] (5 s mono
+    16 kHz), "pair_label": 1 for "positive" else 0}`.
+
+    Args:
+        dataset: one split of `load_avs_dataset` (or any dataset with the AVSBench-Robust schema).
+        conditions: subset of `CONDITIONS`, in the order they are laid out.
+        extra_audio: additional negative conditions, `{name: waveform}` (e.g. from `load_unseen_clips`); each
+            waveform (mono 16 kHz) is padded/truncated to 5 s and paired with every video.
+    """
+
+    def __init__(
+        self,
+        dataset: datasets.Dataset,
+        conditions: Sequence[str] = CONDITIONS,
+        extra_audio: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        unknown = [condition for condition in conditions if condition not in CONDITIONS]
+        if unknown:
+            raise ValueError(f"unknown condition(s) {unknown}; expected a subset of {CONDITIONS}")
+        extra_audio = dict(extra_audio or {})
+        clashes = [name for name in extra_audio if name in CONDITIONS]
+        if clashes:
+            raise ValueError(f"extra_audio names {clashes} clash with the built-in conditions")
+        self.dataset = undecoded_audio(dataset)
+        self.extra_audio = {
+            name: fit_length(np.asarray(wave, dtype=np.float32).reshape(-1)) for name, wave in extra_audio.items()
+        }
+        self.conditions = tuple(conditions) + tuple(self.extra_audio)
+        if not self.conditions:
+            raise ValueError("ConditionSamples needs at least one condition")
+
+    def __len__(self) -> int:
+        return len(self.dataset) * len(self.conditions)
+
+    def indices_of(self, condition: str) -> range:
+        """Item indices of one condition (one per row, in row order)."""
+        start = self.conditions.index(condition) * len(self.dataset)
+        return range(start, start + len(self.dataset))
+
+    def __getitem__(self, index: int) -> dict:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} samples")
+        condition_index, row_index = divmod(index, len(self.dataset))
+        condition = self.conditions[condition_index]
+        row = self.dataset[row_index]
+        if condition in CONDITION_AUDIO_COLUMNS:
+            waveform = decode_audio_cell(row[CONDITION_AUDIO_COLUMNS[condition]])
+        else:
+            waveform = self.extra_audio[condition].copy()
+        return {
+            "video_id": row["video_id"],
+            "condition": condition,
+            "frames": [frame.convert("RGB") for frame in row["frames"]],
+            "masks": list(row["masks"]),
+            "waveform": waveform,
+            "pair_label": int(condition == "positive"),
+        }
