@@ -12,7 +12,15 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = ("env", "convert", "evaluate_masks", "build_dataset", "make_synthetic")
+COMMAND_MODULES: tuple[str, ...] = (
+    "env",
+    "convert",
+    "evaluate_masks",
+    "build_dataset",
+    "make_synthetic",
+    "train",
+    "reproduce",
+)
 
 
 class CLIError(Exception):
