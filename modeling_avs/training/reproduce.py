@@ -34,7 +34,13 @@ from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
 from .evaluation import Evaluation, evaluate_model
 from .model_card import build_model_card
 from .recipes import TrainingRecipe, get_recipe
-from .trainer import build_model, build_processor, build_trainer, training_arguments
+from .trainer import (
+    build_model,
+    build_processor,
+    build_trainer,
+    initialize_audio_encoder_for_training,
+    training_arguments,
+)
 
 DEFAULT_OUTPUT_DIR = "avs-robust-reproduce"
 DATASET_ID = "modeling-avs synthetic AVSBench-Robust S4"
@@ -290,7 +296,8 @@ def _save_model(
     processor.save_pretrained(temporary)
     deviations = [
         "Trained from scratch on the synthetic benchmark (no pretrained PVT-v2 / VGGish weights offline); the audio "
-        "encoder is trained (`freeze_audio_encoder=False`) because a random frozen VGGish cannot identify sounds.",
+        "encoder is trained (`freeze_audio_encoder=False`, He initialisation) because a random frozen VGGish cannot "
+        "identify sounds.",
         "The TPAVI recipe is an extension: AVSBench-Robust released robust code for AVSegFormer only.",
     ]
     if size.per_frame:
@@ -387,8 +394,7 @@ def reproduce(
             training[name] = json.loads((directory / "training.json").read_text(encoding="utf-8"))
             stages.update()
             continue
-        torch.manual_seed(seed)
-        model = build_model(recipe, scale.model_config)
+        model = _new_model(recipe, scale, seed)
         run_dir = output / "runs" / name
         args = training_arguments(
             recipe,
@@ -399,7 +405,6 @@ def reproduce(
             logging_steps=50,
             seed=seed,
             disable_tqdm=not progress,
-            dataloader_pin_memory=torch.cuda.is_available(),
         )
         trainer = build_trainer(
             recipe, model, processor, dataset["train"], args=args, drop_unsupervised_frames=scale.per_frame
@@ -417,8 +422,7 @@ def reproduce(
         stages.update()
 
     stages.set_postfix_str("figures")
-    torch.manual_seed(seed)
-    initial_model = build_model(reproduction_recipe(scale, VARIANTS[-1][2]), scale.model_config)
+    initial_model = _new_model(reproduction_recipe(scale, VARIANTS[-1][2]), scale, seed)
     before = _evaluate(initial_model, samples, None, featurizer, scale, overlay_video)
     summary = _write_outputs(output, scale, evaluations, training, before, standard_test, seed, unseen_dir)
     summary["wall_time_s"] = time.perf_counter() - start
@@ -426,6 +430,15 @@ def reproduce(
     stages.update()
     stages.close()
     return summary
+
+
+def _new_model(recipe: TrainingRecipe, scale: ReproductionSize, seed: int) -> torch.nn.Module:
+    """The model every variant starts from (same seed, so the same initial weights)."""
+    torch.manual_seed(seed)
+    model = build_model(recipe, scale.model_config)
+    if not recipe.freeze_audio_encoder:
+        initialize_audio_encoder_for_training(model)
+    return model
 
 
 def _evaluate(model, samples, unseen_samples, featurizer, scale: ReproductionSize, overlay_video: str) -> Evaluation:
