@@ -15,10 +15,7 @@ def run(args: argparse.Namespace) -> int:
     if args.unseen_audio is not None and not Path(args.unseen_audio).is_dir():
         raise CLIError(f"--unseen-audio {args.unseen_audio}: not a directory")
     start = time.perf_counter()
-    try:
-        summary = reproduce(args.output_dir, size=args.size, unseen_audio=args.unseen_audio, seed=args.seed)
-    except ValueError as error:
-        raise CLIError(str(error)) from error
+    summary = reproduce(args.output_dir, size=args.size, unseen_audio=args.unseen_audio, seed=args.seed)
     output = Path(args.output_dir)
     print((output / "results.md").read_text(encoding="utf-8"))
     print(f"outputs in {output}/ (results.json, results.md, figures, models/); {time.perf_counter() - start:.0f} s")

@@ -155,11 +155,11 @@ RECIPES: dict[str, TrainingRecipe] = {
 }
 
 
-def get_recipe(name: str, **overrides) -> TrainingRecipe:
-    """The preset `name` (see `RECIPES`) with `overrides` applied."""
-    if name not in RECIPES:
-        raise ValueError(f"unknown recipe {name!r}; available: {sorted(RECIPES)}")
-    return RECIPES[name].replace(**overrides) if overrides else RECIPES[name]
+def get_recipe(preset: str, /, **overrides) -> TrainingRecipe:
+    """The preset named `preset` (see `RECIPES`) with `overrides` (any recipe field, `name` included) applied."""
+    if preset not in RECIPES:
+        raise ValueError(f"unknown recipe {preset!r}; available: {sorted(RECIPES)}")
+    return RECIPES[preset].replace(**overrides) if overrides else RECIPES[preset]
 
 
 __all__ = ["NEGATIVE_CONDITIONS", "RECIPES", "SUPERVISED_FRAMES", "TrainingRecipe", "get_recipe"]

@@ -64,6 +64,7 @@ class ReproductionSize:
     learning_rate: float
     model_config: dict = field(default_factory=dict)
     per_frame: bool = True
+    max_unseen_clips: int | None = None
     description: str = ""
 
 
@@ -96,6 +97,7 @@ SIZES: dict[str, ReproductionSize] = {
         batch_size=4,
         learning_rate=1e-3,
         model_config=_small_model([8, 16, 32, 64], 16, [4, 4, 8, 8, 8, 8], 16),
+        max_unseen_clips=2,
         description="a few steps of a tiny model, for tests only (the numbers mean nothing)",
     ),
     "small": ReproductionSize(
@@ -359,6 +361,7 @@ def reproduce(
     (output / "plots").mkdir(exist_ok=True)
     unseen_dir = Path(unseen_audio) if unseen_audio is not None else default_unseen_audio_dir()
     extra_audio = load_unseen_clips(unseen_dir) if unseen_dir is not None else {}
+    extra_audio = dict(list(extra_audio.items())[: scale.max_unseen_clips])
 
     stages = tqdm(total=len(VARIANTS) + 2, desc="reproduce", unit="stage", disable=not progress)
     stages.set_postfix_str("data")

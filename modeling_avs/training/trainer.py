@@ -132,7 +132,8 @@ class RobustAVSTrainer(Trainer):
 def training_arguments(recipe: TrainingRecipe, output_dir: str | Path, **overrides) -> TrainingArguments:
     """
     `TrainingArguments` of a recipe: its batch size, epochs and optimiser (AdamW; with `weight_decay=0` it is Adam),
-    a constant learning rate, evaluation and checkpoints every epoch with the robust metrics
+    a constant learning rate, incomplete last batches dropped (BatchNorm needs more than one value per channel),
+    evaluation and checkpoints every epoch with the robust metrics
     (`batch_eval_metrics`), the best checkpoint by `recipe.model_selection_metric` loaded at the end.
     `overrides` replace any of these (e.g. `save_strategy="no"`, `logging_steps=1`).
     """
@@ -159,6 +160,7 @@ def training_arguments(recipe: TrainingRecipe, output_dir: str | Path, **overrid
         "remove_unused_columns": False,
         "report_to": "none",
         "dataloader_num_workers": 0,
+        "dataloader_drop_last": True,
         "dataloader_pin_memory": torch.cuda.is_available(),
         "seed": 0,
     }
