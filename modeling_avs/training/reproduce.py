@@ -370,8 +370,7 @@ def reproduce(
         num_videos={"train": scale.train_videos, "test": max(scale.test_videos, scale.unseen_videos)},
         image_size=scale.image_size,
         seed=seed,
-        output_dir=output / "data",
-    )
+    )  # in memory: deterministic from the seed and fast to regenerate on a rerun
     test = dataset["test"]
     processor = build_processor(scale.image_size)
     featurizer = AVSFeaturizer(processor, cache=True)
