@@ -25,6 +25,7 @@ INSTALL_REQUIRES = [
     "evaluate>=0.4.6,<0.5",
     "matplotlib>=3.8",
     "tqdm>=4.66",
+    "jinja2>=3.1",
 ]
 
 EXTRAS = {

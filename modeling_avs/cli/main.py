@@ -18,6 +18,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "build_dataset",
     "make_synthetic",
     "evaluate_masks",
+    "train",
+    "reproduce",
     "segment",
 )
 

@@ -1,0 +1,71 @@
+"""Evaluation of a trained model on every condition of a split: robust scores, similarities and example masks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data.schema import CONDITIONS
+from ..metrics import RobustAVSEvaluator
+from .collator import AVSDataCollator, FeaturizedSamples
+
+
+@dataclass
+class Evaluation:
+    """Scores of one model on the test split, the similarities it gave and the masks shown in the overlay grid."""
+
+    results: dict
+    unseen_results: dict | None
+    similarities: dict[str, list[float]]
+    overlay_masks: dict[str, np.ndarray]
+
+
+def evaluate_model(
+    model: torch.nn.Module,
+    samples: FeaturizedSamples,
+    collator: AVSDataCollator,
+    batch_size: int,
+    overlay_video: str | None = None,
+) -> Evaluation:
+    """
+    Score `model` on every condition of `samples`: the standard conditions (positive, silence, noise, off-screen,
+    G-metrics over the three negatives) and, separately, the unseen clips (positive + `unseen:*`, G-metrics over
+    the clips). Also returns the similarity of every frame per condition and the masks `[H, W]` predicted for the
+    first frame of `overlay_video` under each condition.
+    """
+    names = list(samples.conditions)
+    standard = RobustAVSEvaluator(condition_names=names)
+    unseen = RobustAVSEvaluator(condition_names=names)
+    similarities = {name: [] for name in names}
+    overlay = {}
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(samples), batch_size):
+            items = [samples[index] for index in range(start, min(start + batch_size, len(samples)))]
+            batch = collator(items)
+            outputs = model(
+                pixel_values=batch["pixel_values"].to(device), input_features=batch["input_features"].to(device)
+            )
+            logits, condition_ids = outputs.logits.float().cpu(), batch["condition_ids"]
+            is_standard = torch.tensor([names[i] in CONDITIONS for i in condition_ids.tolist()])
+            is_unseen = torch.tensor(
+                [names[i] == "positive" or names[i] not in CONDITIONS for i in condition_ids.tolist()]
+            )
+            for evaluator, keep in ((standard, is_standard), (unseen, is_unseen)):
+                if keep.any():
+                    evaluator.update(logits[keep], batch["reference_masks"][keep], condition_ids[keep])
+            for condition_id, similarity in zip(condition_ids.tolist(), outputs.similarity.float().cpu().tolist()):
+                similarities[names[condition_id]].append(similarity)
+            offset = 0
+            for item in items:
+                if item["video_id"] == overlay_video:
+                    overlay[item["condition"]] = (logits[offset, 0] > 0).numpy()
+                offset += len(item["pixel_values"])
+    has_unseen = any(name not in CONDITIONS for name in names)
+    return Evaluation(standard.compute(), unseen.compute() if has_unseen else None, similarities, overlay)
+
+
+__all__ = ["Evaluation", "evaluate_model"]

@@ -1,0 +1,536 @@
+"""`avs-robust reproduce`: the AVSBench-Robust finding end to end on the embedded synthetic S4 benchmark.
+
+Three models are trained with the same data, seed and schedule: (a) the positive-only baseline, (b) negatives
+(silence, off-screen audio with empty masks) without the similarity loss and (c) the full robust recipe
+(negatives + the audio-visual similarity classifier, λ = 1). Each is evaluated on the positive, silence, noise
+and off-screen conditions of the test split (and on unseen audio clips when a folder of them is available).
+
+Outputs in the output folder, each written atomically (temporary file + rename): `results.json`, `results.md`,
+`bars.png`, `plots/<model>.png`, `similarity_histograms.png`, `overlays.png`, and `models/<model>/` (weights,
+processor, model card, `eval_results.json`). A finished model folder is reused by a rerun, and an interrupted
+training resumes from its last epoch checkpoint under `runs/<model>/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import PvtV2Config
+from transformers.trainer_utils import get_last_checkpoint
+
+from ..configuration_vggish import VGGishConfig
+from ..data import ConditionSamples, load_unseen_clips, make_synthetic_dataset
+from ..data.schema import CONDITIONS
+from ..metrics import results_to_markdown
+from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
+from .evaluation import Evaluation, evaluate_model
+from .model_card import build_model_card
+from .recipes import TrainingRecipe, get_recipe
+from .trainer import (
+    build_model,
+    build_processor,
+    build_trainer,
+    initialize_audio_encoder_for_training,
+    training_arguments,
+)
+
+DEFAULT_OUTPUT_DIR = "avs-robust-reproduce"
+DATASET_ID = "modeling-avs synthetic AVSBench-Robust S4"
+NEGATIVE_CONDITIONS = tuple(condition for condition in CONDITIONS if condition != "positive")
+BASELINE_MIN_G_FPR = 0.05
+ROBUST_MAX_G_FPR = 0.005
+MAX_POSITIVE_MIOU_DROP = 0.03
+
+
+@dataclass(frozen=True)
+class ReproductionSize:
+    """Data, model and schedule of one `--size` of the reproduction (see `SIZES`)."""
+
+    name: str
+    train_videos: int
+    test_videos: int
+    unseen_videos: int
+    image_size: int
+    num_epochs: int
+    batch_size: int
+    learning_rate: float
+    model_config: dict = field(default_factory=dict)
+    per_frame: bool = True
+    max_unseen_clips: int | None = None
+    description: str = ""
+
+
+def _small_model(hidden_sizes: list[int], hidden_size: int, vggish_channels: list[int], vggish_hidden: int) -> dict:
+    return {
+        "backbone_config": PvtV2Config(
+            depths=[1, 1, 1, 1],
+            hidden_sizes=hidden_sizes,
+            num_attention_heads=[1, 1, 2, 2],
+            out_features=["stage1", "stage2", "stage3", "stage4"],
+        ).to_dict(),
+        "audio_config": VGGishConfig(
+            conv_channels=vggish_channels, hidden_sizes=[vggish_hidden, vggish_hidden]
+        ).to_dict(),
+        "hidden_size": hidden_size,
+        "tpavi_inter_channels": hidden_size // 2,
+        "num_frames": 1,
+        "freeze_audio_encoder": False,
+    }
+
+
+SIZES: dict[str, ReproductionSize] = {
+    "smoke": ReproductionSize(
+        name="smoke",
+        train_videos=8,
+        test_videos=2,
+        unseen_videos=2,
+        image_size=32,
+        num_epochs=1,
+        batch_size=4,
+        learning_rate=1e-3,
+        model_config=_small_model([8, 16, 32, 64], 16, [4, 4, 8, 8, 8, 8], 16),
+        max_unseen_clips=2,
+        description="a few steps of a tiny model, for tests only (the numbers mean nothing)",
+    ),
+    "small": ReproductionSize(
+        name="small",
+        train_videos=200,
+        test_videos=40,
+        unseen_videos=10,
+        image_size=32,
+        num_epochs=15,
+        batch_size=4,
+        learning_rate=1e-3,
+        model_config=_small_model([16, 32, 64, 128], 32, [8, 16, 16, 32, 32, 32], 64),
+        description="a small PVT-v2 / VGGish trained from scratch, per-frame TPAVI, 32×32 frames: ~15 min on 2 CPU cores",
+    ),
+    "paper": ReproductionSize(
+        name="paper",
+        train_videos=400,
+        test_videos=60,
+        unseen_videos=60,
+        image_size=224,
+        num_epochs=15,
+        batch_size=4,
+        learning_rate=1e-4,
+        model_config={"num_frames": 5, "freeze_audio_encoder": False},
+        per_frame=False,
+        description="the full AVSBench-TPAVI architecture (PVT-v2-b5, VGGish) at 224×224, 5-frame TPAVI (GPU)",
+    ),
+}
+
+VARIANTS: tuple[tuple[str, str, dict], ...] = (
+    ("baseline", "(a) positive-only baseline", {"negative_ratio": 0.0, "similarity_loss_weight": 0.0}),
+    ("negatives_only", "(b) negatives without the similarity loss", {"similarity_loss_weight": 0.0}),
+    ("robust", "(c) full recipe: negatives + similarity loss", {"similarity_loss_weight": 1.0}),
+)
+
+
+def default_unseen_audio_dir() -> Path | None:
+    """`../shared/audio/unseen` next to the working directory or to the repository, if it exists."""
+    candidates = [
+        Path.cwd().parent / "shared" / "audio" / "unseen",
+        Path(__file__).resolve().parents[2].parent / "shared" / "audio" / "unseen",
+    ]
+    return next((path for path in candidates if path.is_dir()), None)
+
+
+def reproduction_recipe(size: ReproductionSize, overrides: dict) -> TrainingRecipe:
+    """The AVSBench-TPAVI S4 recipe at the scale of `size`, with a variant's `overrides`."""
+    return get_recipe(
+        "avsbench-s4",
+        name=f"avsbench-s4-reproduce-{size.name}",
+        image_size=size.image_size,
+        num_epochs=size.num_epochs,
+        batch_size=size.batch_size,
+        learning_rate=size.learning_rate,
+        freeze_audio_encoder=size.model_config.get("freeze_audio_encoder", True),
+        **overrides,
+    )
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _atomic_save_figure(figure, path: Path) -> None:
+    temporary = path.with_name(f".tmp-{path.name}")
+    figure.savefig(temporary, dpi=110)
+    os.replace(temporary, path)
+
+
+def results_table(rows: dict[str, dict]) -> str:
+    """One Markdown table (the paper's Table 2 layout) with one row per model of `rows` (`{method: results}`)."""
+    tables = [results_to_markdown(results, method).splitlines() for method, results in rows.items()]
+    first = tables[0]
+    return "\n".join(first[:2] + [table[2] for table in tables] + first[3:]) + "\n"
+
+
+def unseen_table(rows: dict[str, dict]) -> str:
+    """FPR (%) of every model on every unseen clip, with the pooled G-FPR."""
+    clips = [name for name in next(iter(rows.values()))["conditions"] if name != "positive"]
+    header = ["Method", *[clip.removeprefix("unseen:") for clip in clips], "pooled FPR ↓"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for method, results in rows.items():
+        values = [f"{100 * results['conditions'][clip]['fpr']:.2f}" for clip in clips]
+        lines.append("| " + " | ".join([method, *values, f"{100 * results['global']['g_fpr']:.2f}"]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def acceptance_checks(results: dict[str, dict]) -> dict[str, dict]:
+    """The qualitative finding of the paper, checked on `{model: standard results}`."""
+    baseline, robust = results["baseline"]["global"], results["robust"]["global"]
+    negatives_only = results["negatives_only"]["global"]
+    drop = results["baseline"]["conditions"]["positive"]["miou"] - results["robust"]["conditions"]["positive"]["miou"]
+    return {
+        "baseline_is_biased": {
+            "rule": f"baseline G-FPR >= {BASELINE_MIN_G_FPR}",
+            "value": baseline["g_fpr"],
+            "passed": baseline["g_fpr"] >= BASELINE_MIN_G_FPR,
+        },
+        "robust_removes_bias": {
+            "rule": f"full-recipe G-FPR <= {ROBUST_MAX_G_FPR}",
+            "value": robust["g_fpr"],
+            "passed": robust["g_fpr"] <= ROBUST_MAX_G_FPR,
+        },
+        "robust_keeps_positive_miou": {
+            "rule": f"positive mIoU drop (baseline - full recipe) <= {MAX_POSITIVE_MIOU_DROP}",
+            "value": drop,
+            "passed": drop <= MAX_POSITIVE_MIOU_DROP,
+        },
+        "negatives_only_removes_bias": {
+            "rule": f"(b) G-FPR <= {ROBUST_MAX_G_FPR} (reported, not required: BCE on empty masks trains the masks)",
+            "value": negatives_only["g_fpr"],
+            "passed": negatives_only["g_fpr"] <= ROBUST_MAX_G_FPR,
+        },
+    }
+
+
+def plot_bars(rows: dict[str, dict], path: Path) -> None:
+    """mIoU, F-score and FPR (%) per condition, one bar per model."""
+    from matplotlib.figure import Figure
+
+    conditions = list(next(iter(rows.values()))["conditions"])
+    figure = Figure(figsize=(12, 3.6), layout="constrained")
+    width = 0.8 / len(rows)
+    for panel, (key, label) in enumerate((("miou", "mIoU"), ("fscore", "F-score"), ("fpr", "FPR"))):
+        axes = figure.add_subplot(1, 3, panel + 1)
+        for offset, (method, results) in enumerate(rows.items()):
+            values = [100 * results["conditions"][name][key] for name in conditions]
+            positions = [index + (offset - (len(rows) - 1) / 2) * width for index in range(len(conditions))]
+            axes.bar(positions, np.nan_to_num(values), width=width, label=method)
+        axes.set_xticks(range(len(conditions)), conditions)
+        axes.set_title(label)
+        axes.set_ylim(0, 100)
+        if panel == 0:
+            axes.set_ylabel("%")
+            axes.legend(fontsize="small")
+    _atomic_save_figure(figure, path)
+
+
+def plot_similarity_histograms(panels: dict[str, dict[str, list[float]]], path: Path) -> None:
+    """Histograms of the cosine similarity of positive vs negative pairs, one panel per model state (Fig. 4)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(3.4 * len(panels), 3.0), layout="constrained")
+    bins = np.linspace(-1, 1, 41)
+    for index, (title, similarities) in enumerate(panels.items()):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        positives = similarities.get("positive", [])
+        negatives = [value for name in NEGATIVE_CONDITIONS for value in similarities.get(name, [])]
+        axes.hist(positives, bins=bins, alpha=0.6, density=True, label="positive pairs")
+        axes.hist(negatives, bins=bins, alpha=0.6, density=True, label="negative pairs")
+        axes.set_title(title, fontsize="medium")
+        axes.set_xlabel("cosine similarity")
+        if index == 0:
+            axes.legend(fontsize="small")
+    _atomic_save_figure(figure, path)
+
+
+def plot_overlays(
+    frame: np.ndarray, reference: np.ndarray, masks: dict[str, dict[str, np.ndarray]], path: Path
+) -> None:
+    """Grid of predicted masks over one frame: rows are models, columns conditions (the paper's Fig. 3)."""
+    from matplotlib.figure import Figure
+
+    conditions = list(next(iter(masks.values())))
+    columns = ["ground truth", *conditions]
+    figure = Figure(figsize=(1.7 * len(columns), 1.8 * len(masks)), layout="constrained")
+    for row, (method, predicted) in enumerate(masks.items()):
+        for column, name in enumerate(columns):
+            axes = figure.add_subplot(len(masks), len(columns), row * len(columns) + column + 1)
+            mask = reference if name == "ground truth" else predicted[name]
+            image = frame.astype(np.float32) / 255.0
+            image[mask] = 0.45 * image[mask] + 0.55 * np.array([1.0, 0.1, 0.1])
+            axes.imshow(image)
+            axes.set_xticks([])
+            axes.set_yticks([])
+            if row == 0:
+                axes.set_title(name.removeprefix("unseen:"), fontsize="small")
+            if column == 0:
+                axes.set_ylabel(method, fontsize="small")
+    _atomic_save_figure(figure, path)
+
+
+def _save_model(
+    directory: Path,
+    model,
+    processor,
+    recipe: TrainingRecipe,
+    size: ReproductionSize,
+    evaluation: Evaluation,
+    title: str,
+) -> None:
+    """Write a model folder (weights, processor, card, results) next to `directory` and rename it into place."""
+    temporary = directory.with_name(f".{directory.name}.tmp")
+    shutil.rmtree(temporary, ignore_errors=True)
+    model.save_pretrained(temporary)
+    processor.save_pretrained(temporary)
+    deviations = [
+        "Trained from scratch on the synthetic benchmark (no pretrained PVT-v2 / VGGish weights offline); the audio "
+        "encoder is trained (`freeze_audio_encoder=False`, He initialisation) because a random frozen VGGish cannot "
+        "identify sounds.",
+        "The TPAVI recipe is an extension: AVSBench-Robust released robust code for AVSegFormer only.",
+    ]
+    if size.per_frame:
+        deviations.append(
+            "Per-frame TPAVI (`num_frames=1`): S4 supervises one frame per video, so training forwards only that frame."
+        )
+    card = build_model_card(
+        evaluation.results,
+        recipe,
+        model_name=f"avsbench-tpavi-synthetic-s4-{directory.name}",
+        dataset_id=DATASET_ID,
+        dataset_split="test",
+        load_id=str(directory),
+        summary=f"{title}, trained by `avs-robust reproduce --size {size.name}` ({size.description}).",
+        deviations=deviations,
+        limitations=["Trained and evaluated on synthetic data only; not meant for real videos."],
+        training_settings={"reproduction size": size.name, "train videos": size.train_videos},
+    )
+    card.save(temporary / "README.md")
+    payload = {"results": evaluation.results, "unseen_results": evaluation.unseen_results}
+    (temporary / "eval_results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    (temporary / "similarities.json").write_text(json.dumps(evaluation.similarities), encoding="utf-8")
+    np.savez_compressed(temporary / "overlay_masks.npz", **evaluation.overlay_masks)
+    shutil.rmtree(directory, ignore_errors=True)
+    os.replace(temporary, directory)
+
+
+def _load_evaluation(directory: Path) -> Evaluation:
+    payload = json.loads((directory / "eval_results.json").read_text(encoding="utf-8"))
+    similarities = json.loads((directory / "similarities.json").read_text(encoding="utf-8"))
+    with np.load(directory / "overlay_masks.npz") as masks:
+        overlay = {name: masks[name] for name in masks.files}
+    return Evaluation(payload["results"], payload["unseen_results"], similarities, overlay)
+
+
+def reproduce(
+    output_dir: str | Path = DEFAULT_OUTPUT_DIR,
+    size: str = "small",
+    unseen_audio: str | Path | None = None,
+    seed: int = 42,
+    progress: bool = True,
+) -> dict:
+    """
+    Run the reproduction (see the module docstring) and return the content of `results.json`.
+
+    Args:
+        output_dir: output folder (created; finished models in it are reused).
+        size: `"smoke"` (tests), `"small"` (default, ~15 min on 2 CPU cores) or `"paper"` (GPU), see `SIZES`.
+        unseen_audio: folder of extra negative clips (default: `../shared/audio/unseen` when it exists).
+        seed: seed of the data, the model initialisation and the negative draws.
+        progress: show progress bars.
+    """
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}; choose one of {sorted(SIZES)}")
+    scale = SIZES[size]
+    start = time.perf_counter()
+    output = Path(output_dir)
+    (output / "models").mkdir(parents=True, exist_ok=True)
+    (output / "plots").mkdir(exist_ok=True)
+    unseen_dir = Path(unseen_audio) if unseen_audio is not None else default_unseen_audio_dir()
+    extra_audio = load_unseen_clips(unseen_dir) if unseen_dir is not None else {}
+    extra_audio = dict(list(extra_audio.items())[: scale.max_unseen_clips])
+
+    stages = tqdm(total=len(VARIANTS) + 2, desc="reproduce", unit="stage", disable=not progress)
+    stages.set_postfix_str("data")
+    dataset = make_synthetic_dataset(
+        "s4",
+        num_videos={"train": scale.train_videos, "test": max(scale.test_videos, scale.unseen_videos)},
+        image_size=scale.image_size,
+        seed=seed,
+    )  # in memory: deterministic from the seed and fast to regenerate on a rerun
+    test = dataset["test"]
+    processor = build_processor(scale.image_size)
+    featurizer = AVSFeaturizer(processor, cache=True)
+    standard_test = test.select(range(scale.test_videos))
+    samples = FeaturizedSamples(ConditionSamples(standard_test, CONDITIONS), featurizer, cache=True)
+    unseen_samples = None
+    if extra_audio:
+        unseen_split = test.select(range(scale.unseen_videos))
+        unseen_samples = FeaturizedSamples(
+            ConditionSamples(unseen_split, ("positive",), extra_audio=extra_audio), featurizer, cache=True
+        )
+    overlay_video = standard_test[0]["video_id"]
+    stages.update()
+
+    evaluations: dict[str, Evaluation] = {}
+    training: dict[str, dict] = {}
+    for name, title, overrides in VARIANTS:
+        stages.set_postfix_str(name)
+        recipe = reproduction_recipe(scale, overrides)
+        directory = output / "models" / name
+        if (directory / "eval_results.json").is_file():
+            evaluations[name] = _load_evaluation(directory)
+            training[name] = json.loads((directory / "training.json").read_text(encoding="utf-8"))
+            stages.update()
+            continue
+        model = _new_model(recipe, scale, seed)
+        run_dir = output / "runs" / name
+        args = training_arguments(
+            recipe,
+            run_dir,
+            eval_strategy="no",
+            save_strategy="epoch",
+            save_total_limit=1,
+            logging_steps=50,
+            seed=seed,
+            disable_tqdm=not progress,
+        )
+        trainer = build_trainer(
+            recipe, model, processor, dataset["train"], args=args, drop_unsupervised_frames=scale.per_frame
+        )
+        trainer.train(resume_from_checkpoint=get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None)
+        training[name] = {
+            "train_runtime_s": trainer.state.log_history[-1].get("train_runtime"),
+            "global_step": trainer.state.global_step,
+            "train_loss": trainer.state.log_history[-1].get("train_loss"),
+        }
+        evaluations[name] = _evaluate(model, samples, unseen_samples, featurizer, scale, overlay_video)
+        _save_model(directory, model, processor, recipe, scale, evaluations[name], title)
+        _atomic_write_text(directory / "training.json", json.dumps(training[name], indent=2))
+        shutil.rmtree(run_dir, ignore_errors=True)
+        stages.update()
+
+    stages.set_postfix_str("figures")
+    initial_model = _new_model(reproduction_recipe(scale, VARIANTS[-1][2]), scale, seed)
+    before = _evaluate(initial_model, samples, None, featurizer, scale, overlay_video)
+    summary = _write_outputs(output, scale, evaluations, training, before, standard_test, seed, unseen_dir)
+    summary["wall_time_s"] = time.perf_counter() - start
+    _atomic_write_text(output / "results.json", json.dumps(summary, indent=2))
+    stages.update()
+    stages.close()
+    return summary
+
+
+def _new_model(recipe: TrainingRecipe, scale: ReproductionSize, seed: int) -> torch.nn.Module:
+    """The model every variant starts from (same seed, so the same initial weights)."""
+    torch.manual_seed(seed)
+    model = build_model(recipe, scale.model_config)
+    if not recipe.freeze_audio_encoder:
+        initialize_audio_encoder_for_training(model)
+    return model
+
+
+def _evaluate(model, samples, unseen_samples, featurizer, scale: ReproductionSize, overlay_video: str) -> Evaluation:
+    collator = AVSDataCollator(list(samples.conditions), featurizer, "all", return_references=True)
+    evaluation = evaluate_model(model, samples, collator, scale.batch_size * 2, overlay_video)
+    if unseen_samples is not None:
+        unseen_collator = AVSDataCollator(list(unseen_samples.conditions), featurizer, "all", return_references=True)
+        extra = evaluate_model(model, unseen_samples, unseen_collator, scale.batch_size * 2, overlay_video)
+        evaluation.unseen_results = extra.unseen_results
+        for condition, values in extra.similarities.items():
+            if condition != "positive":
+                evaluation.similarities[condition] = values
+    return evaluation
+
+
+def _write_outputs(
+    output: Path,
+    scale: ReproductionSize,
+    evaluations: dict[str, Evaluation],
+    training: dict[str, dict],
+    before: Evaluation,
+    test_split,
+    seed: int,
+    unseen_dir: Path | None,
+) -> dict:
+    titles = {name: title for name, title, _ in VARIANTS}
+    standard = {name: evaluation.results for name, evaluation in evaluations.items()}
+    checks = acceptance_checks(standard)
+    table = results_table({titles[name]: results for name, results in standard.items()})
+    markdown = [f"# AVSBench-Robust reproduction ({scale.name})", "", table]
+    unseen = {name: e.unseen_results for name, e in evaluations.items() if e.unseen_results is not None}
+    if unseen:
+        markdown += [
+            "## Unseen audio clips (FPR %, lower is better)",
+            "",
+            unseen_table({titles[n]: r for n, r in unseen.items()}),
+        ]
+    markdown += ["## Checks", ""]
+    markdown += [
+        f"- {'PASS' if c['passed'] else 'FAIL'} {key}: {c['rule']} (value {c['value']:.4f})"
+        for key, c in checks.items()
+    ]
+    _atomic_write_text(output / "results.md", "\n".join(markdown) + "\n")
+
+    plot_bars({titles[name]: results for name, results in standard.items()}, output / "bars.png")
+    from ..metrics.plotting import plot_results
+
+    for name, results in standard.items():
+        temporary = output / "plots" / f".tmp-{name}.png"
+        plot_results(results, temporary)
+        os.replace(temporary, output / "plots" / f"{name}.png")
+    panels = {"before training (init)": before.similarities}
+    panels.update({f"after: {name}": evaluation.similarities for name, evaluation in evaluations.items()})
+    plot_similarity_histograms(panels, output / "similarity_histograms.png")
+    row = test_split[0]
+    size = (scale.image_size, scale.image_size)
+    frame = np.asarray(row["frames"][0].convert("RGB").resize(size))
+    reference = np.asarray(row["masks"][0].convert("L").resize(size)) > 0
+    plot_overlays(
+        frame, reference, {name: e.overlay_masks for name, e in evaluations.items()}, output / "overlays.png"
+    )
+
+    return {
+        "protocol": next(iter(standard.values()))["protocol"],
+        "size": asdict(scale),
+        "seed": seed,
+        "dataset": DATASET_ID,
+        "unseen_audio_dir": str(unseen_dir) if unseen_dir is not None else None,
+        "models": {
+            name: {
+                "description": titles[name],
+                "results": evaluations[name].results,
+                "unseen_results": evaluations[name].unseen_results,
+                "training": training[name],
+                "mean_similarity": {c: float(np.mean(v)) for c, v in evaluations[name].similarities.items() if v},
+            }
+            for name in evaluations
+        },
+        "similarity_before_training": {c: float(np.mean(v)) for c, v in before.similarities.items() if v},
+        "checks": checks,
+        "all_checks_passed": all(c["passed"] for k, c in checks.items() if k != "negatives_only_removes_bias"),
+    }
+
+
+__all__ = [
+    "DEFAULT_OUTPUT_DIR",
+    "SIZES",
+    "VARIANTS",
+    "ReproductionSize",
+    "acceptance_checks",
+    "reproduce",
+    "results_table",
+]

@@ -1,0 +1,141 @@
+"""One training run of a recipe from data to a saved model with its card (what `avs-robust train` runs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from transformers.trainer_utils import get_last_checkpoint
+
+from ..data import ConditionSamples, load_avs_dataset, load_unseen_clips, make_synthetic_dataset
+from ..data.schema import CONDITIONS
+from ..metrics import results_to_markdown
+from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
+from .evaluation import evaluate_model
+from .hub import push_model_folder
+from .model_card import build_model_card
+from .recipes import TrainingRecipe
+from .trainer import (
+    build_model,
+    build_processor,
+    build_trainer,
+    initialize_audio_encoder_for_training,
+    training_arguments,
+)
+
+SYNTHETIC_DATASET_ID = "modeling-avs synthetic AVSBench-Robust"
+
+
+def train(
+    recipe: TrainingRecipe,
+    output_dir: str | Path,
+    dataset: str | Path | None = None,
+    model_config: Mapping | None = None,
+    pretrained_model: str | Path | None = None,
+    unseen_audio: str | Path | None = None,
+    synthetic_videos: int | None = None,
+    seed: int = 42,
+    resume: bool = False,
+    max_steps: int | None = None,
+    evaluate_every_epoch: bool = True,
+    per_frame: bool = False,
+    hub_model_id: str | None = None,
+    hub_token: str | None = None,
+    **training_overrides,
+) -> dict:
+    """
+    Train `recipe` and save the final model, processor, `README.md` model card and `eval_results.json` (test split)
+    in `output_dir`; epoch checkpoints go to `output_dir/checkpoint-*`.
+
+    Args:
+        recipe: the preset (see `get_recipe`).
+        output_dir: where everything is written.
+        dataset: AVSBench-Robust folder or Hub id; `None` generates the synthetic benchmark of
+            `recipe.dataset_config` into `output_dir/synthetic-data` (`synthetic_videos` train videos).
+        model_config, pretrained_model: see [`build_model`]. A new model whose audio encoder is trained
+            (`recipe.freeze_audio_encoder=False`) gets [`initialize_audio_encoder_for_training`].
+        unseen_audio: folder of extra negative clips added to the evaluation conditions.
+        seed: seed of the model initialisation, the data order and the negative draws.
+        resume: continue from the last checkpoint in `output_dir`.
+        max_steps: stop after this many optimiser steps (overrides the epochs).
+        evaluate_every_epoch: score the validation split (all conditions) after each epoch and keep the best model
+            by `recipe.model_selection_metric`.
+        per_frame: forward only the supervised frames (models with `num_frames == 1`).
+        hub_model_id: push the final folder to this Hub repository (check access with `check_hub_access` first).
+        training_overrides: more `TrainingArguments` fields.
+
+    Returns:
+        `{"output_dir", "train_metrics", "test_results", "test_markdown", "hub_commit"}`.
+    """
+    output_dir = Path(output_dir)
+    args = training_arguments(recipe, output_dir, seed=seed, max_steps=max_steps or -1, **training_overrides)
+    with args.main_process_first(desc="dataset"):
+        if dataset is None:
+            splits = make_synthetic_dataset(
+                recipe.dataset_config, num_videos=synthetic_videos, seed=seed, output_dir=output_dir / "synthetic-data"
+            )
+            dataset_id = f"{SYNTHETIC_DATASET_ID} {recipe.dataset_config.upper()}"
+        else:
+            splits = load_avs_dataset(dataset, recipe.dataset_config)
+            dataset_id = str(dataset)
+    if "train" not in splits:
+        raise ValueError(f"dataset {dataset_id} has no train split (splits: {list(splits)})")
+    extra_audio = load_unseen_clips(unseen_audio) if unseen_audio is not None else None
+    validation = splits["validation"] if evaluate_every_epoch and "validation" in splits else None
+    if validation is None and args.eval_strategy != "no":
+        args = training_arguments(
+            recipe, output_dir, seed=seed, max_steps=max_steps or -1, eval_strategy="no", **training_overrides
+        )
+
+    torch.manual_seed(seed)
+    model = build_model(recipe, model_config, pretrained_model)
+    if pretrained_model is None and not recipe.freeze_audio_encoder:
+        initialize_audio_encoder_for_training(model)
+    processor = build_processor(recipe.image_size)
+    trainer = build_trainer(
+        recipe,
+        model,
+        processor,
+        splits["train"],
+        validation,
+        args,
+        extra_eval_audio=extra_audio,
+        drop_unsupervised_frames=per_frame,
+    )
+    checkpoint = get_last_checkpoint(str(output_dir)) if resume and output_dir.is_dir() else None
+    if resume and checkpoint is None:
+        raise ValueError(f"--resume: no checkpoint-* folder in {output_dir}")
+    train_metrics = trainer.train(resume_from_checkpoint=checkpoint).metrics
+    trainer.save_model(str(output_dir))
+    summary = {"output_dir": str(output_dir), "train_metrics": train_metrics, "test_results": None}
+    if not trainer.is_world_process_zero():
+        return summary
+
+    split_name = "test" if "test" in splits else ("validation" if "validation" in splits else None)
+    results = None
+    if split_name is not None:
+        featurizer = AVSFeaturizer(processor, cache=True)
+        samples = FeaturizedSamples(ConditionSamples(splits[split_name], CONDITIONS, extra_audio), featurizer)
+        collator = AVSDataCollator(list(samples.conditions), featurizer, "all", return_references=True)
+        evaluation = evaluate_model(trainer.model, samples, collator, args.per_device_eval_batch_size)
+        results = evaluation.results
+        summary["test_results"] = results
+        summary["test_markdown"] = results_to_markdown(results, recipe.name)
+        payload = {"split": split_name, "results": results, "unseen_results": evaluation.unseen_results}
+        (output_dir / "eval_results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        card = build_model_card(
+            results,
+            recipe,
+            model_name=hub_model_id or output_dir.resolve().name,
+            dataset_id=dataset_id,
+            dataset_split=split_name,
+            summary=f"An AVS model trained with the `{recipe.name}` recipe of modeling-avs.",
+        )
+        card.save(output_dir / "README.md")
+    summary["hub_commit"] = push_model_folder(output_dir, hub_model_id, hub_token) if hub_model_id else None
+    return summary
+
+
+__all__ = ["train"]

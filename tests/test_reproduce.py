@@ -1,0 +1,87 @@
+"""`avs-robust reproduce --size smoke`: every output is written, and a rerun reuses the finished models."""
+
+import json
+
+import pytest
+
+from modeling_avs.cli.main import main
+from modeling_avs.training.reproduce import VARIANTS, acceptance_checks, results_table
+
+EXPECTED_FILES = ("results.json", "results.md", "bars.png", "similarity_histograms.png", "overlays.png")
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    output = tmp_path_factory.mktemp("reproduce")
+    code = main(["reproduce", "--size", "smoke", "--output-dir", str(output)])
+    return output, code
+
+
+def test_smoke_run_writes_every_output(smoke_run):
+    output, code = smoke_run
+    assert code == 0
+    for name in EXPECTED_FILES:
+        assert (output / name).stat().st_size > 0, name
+    summary = json.loads((output / "results.json").read_text())
+    assert list(summary["models"]) == [name for name, _, _ in VARIANTS]
+    for name, entry in summary["models"].items():
+        assert set(entry["results"]["conditions"]) == {"positive", "silence", "noise", "offscreen"}
+        assert 0.0 <= entry["results"]["global"]["g_fpr"] <= 1.0
+        model_dir = output / "models" / name
+        for file in ("model.safetensors", "config.json", "processor_config.json", "README.md", "eval_results.json"):
+            assert (model_dir / file).is_file(), f"{name}/{file}"
+        card = (model_dir / "README.md").read_text()
+        assert "model-index" in card and "avsbench-robust" in card and "G-FPR" in card
+        assert (output / "plots" / f"{name}.png").is_file()
+    assert set(summary["checks"]) >= {"baseline_is_biased", "robust_removes_bias", "robust_keeps_positive_miou"}
+    table = (output / "results.md").read_text()
+    assert all(description in table for _, description, _ in VARIANTS)
+    assert not (output / "runs").exists() or not any((output / "runs").iterdir())
+
+
+def test_rerun_reuses_finished_models(smoke_run):
+    output, _ = smoke_run
+    weights = {name: (output / "models" / name / "model.safetensors").stat().st_mtime_ns for name, _, _ in VARIANTS}
+    assert main(["reproduce", "--size", "smoke", "--output-dir", str(output)]) == 0
+    for name, mtime in weights.items():
+        assert (output / "models" / name / "model.safetensors").stat().st_mtime_ns == mtime, name
+
+
+def test_saved_model_loads_with_auto_classes(smoke_run):
+    import torch
+    from transformers import AutoModel, AutoProcessor
+
+    output, _ = smoke_run
+    model = AutoModel.from_pretrained(output / "models" / "robust")
+    processor = AutoProcessor.from_pretrained(output / "models" / "robust")
+    frames = [torch.zeros(3, 32, 32, dtype=torch.uint8)] * 5
+    inputs = processor(images=frames, audio=torch.zeros(80000).numpy(), sampling_rate=16000)
+    assert model(**inputs).logits.shape == (5, 1, 32, 32)
+
+
+def _results(positive_miou, g_fpr):
+    return {
+        "protocol": "dataset",
+        "conditions": {"positive": {"miou": positive_miou, "fscore": 0.5, "fpr": 0.1, "num_frames": 5}},
+        "global": {"g_miou": 0.5, "g_f": 0.5, "g_fpr": g_fpr},
+    }
+
+
+def test_acceptance_checks_follow_the_rules():
+    results = {
+        "baseline": _results(0.60, 0.10),
+        "negatives_only": _results(0.59, 0.02),
+        "robust": _results(0.58, 0.004),
+    }
+    checks = acceptance_checks(results)
+    assert checks["baseline_is_biased"]["passed"] and checks["robust_removes_bias"]["passed"]
+    assert checks["robust_keeps_positive_miou"]["passed"] and not checks["negatives_only_removes_bias"]["passed"]
+    results["robust"] = _results(0.55, 0.004)
+    assert not acceptance_checks(results)["robust_keeps_positive_miou"]["passed"]
+    assert results_table({"a": results["baseline"], "b": results["robust"]}).count("\n| ") == 2
+
+
+def test_unknown_size_is_a_cli_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--size", "huge", "--output-dir", str(tmp_path)])
+    assert "invalid choice" in capsys.readouterr().err
