@@ -10,7 +10,6 @@ from modeling_avs.training import (
     build_processor,
     build_trainer,
     get_recipe,
-    initialize_audio_encoder_for_training,
     training_arguments,
 )
 from modeling_avs.training.reproduce import SIZES
@@ -20,8 +19,7 @@ from modeling_avs.training.reproduce import SIZES
 recipe = get_recipe("avsbench-s4", image_size=32, num_epochs=3, learning_rate=1e-3, freeze_audio_encoder=False)
 dataset = make_synthetic_dataset("s4", num_videos=64, image_size=32, seed=0)
 
-model = build_model(recipe, SIZES["small"].model_config | {"num_frames": 5})  # a small PVT-v2 + VGGish
-initialize_audio_encoder_for_training(model)  # the audio encoder is trained from scratch here
+model = build_model(recipe, SIZES["small"].model_config | {"num_frames": 5})  # a small PVT-v2 + VGGish (trained)
 processor = build_processor(recipe.image_size)
 args = training_arguments(recipe, "avs-robust-example", save_strategy="no", load_best_model_at_end=False)
 trainer = build_trainer(recipe, model, processor, dataset["train"], dataset["validation"], args=args)

@@ -11,7 +11,6 @@ from .trainer import (
     build_model,
     build_processor,
     build_trainer,
-    initialize_audio_encoder_for_training,
     training_arguments,
 )
 
@@ -31,7 +30,6 @@ __all__ = [
     "build_processor",
     "build_trainer",
     "get_recipe",
-    "initialize_audio_encoder_for_training",
     "num_negative_pairs",
     "plan_epoch",
     "training_arguments",

@@ -28,19 +28,16 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from ..configuration_vggish import VGGishConfig
 from ..data import ConditionSamples, load_unseen_clips, make_synthetic_dataset
+from ..data.samples import undecoded_audio
 from ..data.schema import CONDITIONS
 from ..metrics import results_to_markdown
+from ..modeling_vggish import VGGishModel
+from .audio_pretraining import pretrain_audio_encoder, sound_class_examples
 from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
 from .evaluation import Evaluation, evaluate_model
 from .model_card import build_model_card
 from .recipes import TrainingRecipe, get_recipe
-from .trainer import (
-    build_model,
-    build_processor,
-    build_trainer,
-    initialize_audio_encoder_for_training,
-    training_arguments,
-)
+from .trainer import build_model, build_processor, build_trainer, training_arguments
 
 DEFAULT_OUTPUT_DIR = "avs-robust-reproduce"
 DATASET_ID = "modeling-avs synthetic AVSBench-Robust S4"
@@ -64,6 +61,7 @@ class ReproductionSize:
     learning_rate: float
     model_config: dict = field(default_factory=dict)
     per_frame: bool = True
+    audio_pretraining_epochs: int = 8
     max_unseen_clips: int | None = None
     description: str = ""
 
@@ -82,7 +80,6 @@ def _small_model(hidden_sizes: list[int], hidden_size: int, vggish_channels: lis
         "hidden_size": hidden_size,
         "tpavi_inter_channels": hidden_size // 2,
         "num_frames": 1,
-        "freeze_audio_encoder": False,
     }
 
 
@@ -97,6 +94,7 @@ SIZES: dict[str, ReproductionSize] = {
         batch_size=4,
         learning_rate=1e-3,
         model_config=_small_model([8, 16, 32, 64], 16, [4, 4, 8, 8, 8, 8], 16),
+        audio_pretraining_epochs=1,
         max_unseen_clips=2,
         description="a few steps of a tiny model, for tests only (the numbers mean nothing)",
     ),
@@ -121,7 +119,7 @@ SIZES: dict[str, ReproductionSize] = {
         num_epochs=15,
         batch_size=4,
         learning_rate=1e-4,
-        model_config={"num_frames": 5, "freeze_audio_encoder": False},
+        model_config={"num_frames": 5},
         per_frame=False,
         description="the full AVSBench-TPAVI architecture (PVT-v2-b5, VGGish) at 224×224, 5-frame TPAVI (GPU)",
     ),
@@ -297,9 +295,9 @@ def _save_model(
     model.save_pretrained(temporary)
     processor.save_pretrained(temporary)
     deviations = [
-        "Trained from scratch on the synthetic benchmark (no pretrained PVT-v2 / VGGish weights offline); the audio "
-        "encoder is trained (`freeze_audio_encoder=False`, He initialisation) because a random frozen VGGish cannot "
-        "identify sounds.",
+        "Trained from scratch on the synthetic benchmark (no pretrained PVT-v2 / VGGish weights offline). In place "
+        "of AudioSet-pretrained VGGish, the audio encoder is pretrained as a sound-class classifier on the training "
+        "split's audio and then frozen, as in the paper's recipe.",
         "The TPAVI recipe is an extension: AVSBench-Robust released robust code for AVSegFormer only.",
     ]
     if size.per_frame:
@@ -383,6 +381,7 @@ def reproduce(
             ConditionSamples(unseen_split, ("positive",), extra_audio=extra_audio), featurizer, cache=True
         )
     overlay_video = standard_test[0]["video_id"]
+    audio_encoder = _pretrained_audio_encoder(output, dataset["train"], scale, featurizer, seed)
     stages.update()
 
     evaluations: dict[str, Evaluation] = {}
@@ -396,7 +395,7 @@ def reproduce(
             training[name] = json.loads((directory / "training.json").read_text(encoding="utf-8"))
             stages.update()
             continue
-        model = _new_model(recipe, scale, seed)
+        model = _new_model(recipe, scale, seed, audio_encoder)
         run_dir = output / "runs" / name
         args = training_arguments(
             recipe,
@@ -424,7 +423,7 @@ def reproduce(
         stages.update()
 
     stages.set_postfix_str("figures")
-    initial_model = _new_model(reproduction_recipe(scale, VARIANTS[-1][2]), scale, seed)
+    initial_model = _new_model(reproduction_recipe(scale, VARIANTS[-1][2]), scale, seed, audio_encoder)
     before = _evaluate(initial_model, samples, None, featurizer, scale, overlay_video)
     summary = _write_outputs(output, scale, evaluations, training, before, standard_test, seed, unseen_dir)
     summary["wall_time_s"] = time.perf_counter() - start
@@ -434,13 +433,39 @@ def reproduce(
     return summary
 
 
-def _new_model(recipe: TrainingRecipe, scale: ReproductionSize, seed: int) -> torch.nn.Module:
-    """The model every variant starts from (same seed, so the same initial weights)."""
+def _new_model(
+    recipe: TrainingRecipe, scale: ReproductionSize, seed: int, audio_encoder: VGGishModel
+) -> torch.nn.Module:
+    """The model every variant starts from: same seed (same initial weights), the pretrained frozen audio encoder."""
     torch.manual_seed(seed)
     model = build_model(recipe, scale.model_config)
-    if not recipe.freeze_audio_encoder:
-        initialize_audio_encoder_for_training(model)
+    model.audio_encoder.load_state_dict(audio_encoder.state_dict())
     return model
+
+
+def _pretrained_audio_encoder(
+    output: Path, train_split, scale: ReproductionSize, featurizer: AVSFeaturizer, seed: int
+) -> VGGishModel:
+    """Pretrain the audio encoder on the train split's sound classes once (`audio_encoder/`, reused on a rerun)."""
+    directory = output / "audio_encoder"
+    if (directory / "config.json").is_file():
+        return VGGishModel.from_pretrained(directory).eval()
+    config = VGGishConfig.from_dict(scale.model_config.get("audio_config", {}))
+    features, labels, categories = sound_class_examples(
+        undecoded_audio(train_split), featurizer.processor.feature_extractor
+    )
+    encoder, accuracy = pretrain_audio_encoder(
+        config, features, labels, len(categories), epochs=scale.audio_pretraining_epochs, seed=seed
+    )
+    temporary = directory.with_name(f".{directory.name}.tmp")
+    shutil.rmtree(temporary, ignore_errors=True)
+    encoder.save_pretrained(temporary)
+    _atomic_write_text(
+        temporary / "pretraining.json",
+        json.dumps({"categories": categories, "train_accuracy": accuracy, "examples": len(labels)}, indent=2),
+    )
+    os.replace(temporary, directory)
+    return encoder
 
 
 def _evaluate(model, samples, unseen_samples, featurizer, scale: ReproductionSize, overlay_video: str) -> Evaluation:

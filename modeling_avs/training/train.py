@@ -21,7 +21,6 @@ from .trainer import (
     build_model,
     build_processor,
     build_trainer,
-    initialize_audio_encoder_for_training,
     training_arguments,
 )
 
@@ -54,8 +53,7 @@ def train(
         output_dir: where everything is written.
         dataset: AVSBench-Robust folder or Hub id; `None` generates the synthetic benchmark of
             `recipe.dataset_config` into `output_dir/synthetic-data` (`synthetic_videos` train videos).
-        model_config, pretrained_model: see [`build_model`]. A new model whose audio encoder is trained
-            (`recipe.freeze_audio_encoder=False`) gets [`initialize_audio_encoder_for_training`].
+        model_config, pretrained_model: see [`build_model`].
         unseen_audio: folder of extra negative clips added to the evaluation conditions.
         seed: seed of the model initialisation, the data order and the negative draws.
         resume: continue from the last checkpoint in `output_dir`.
@@ -91,8 +89,6 @@ def train(
 
     torch.manual_seed(seed)
     model = build_model(recipe, model_config, pretrained_model)
-    if pretrained_model is None and not recipe.freeze_audio_encoder:
-        initialize_audio_encoder_for_training(model)
     processor = build_processor(recipe.image_size)
     trainer = build_trainer(
         recipe,

@@ -60,19 +60,6 @@ def build_model(
     return AutoModel.from_config(config)
 
 
-def initialize_audio_encoder_for_training(model: torch.nn.Module) -> None:
-    """
-    He (Kaiming-normal) initialisation of the audio encoder's convolutions and linear layers, zero biases. The
-    default N(0, 0.02) initialisation is meant to be overwritten by pretrained VGGish weights: trained from scratch
-    it shrinks the signal several times per layer and the embedding is practically constant, so the audio is
-    ignored. Use it when the audio encoder is trained from scratch (`freeze_audio_encoder=False`, no weights).
-    """
-    for module in model.audio_encoder.modules():
-        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
-            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-            torch.nn.init.zeros_(module.bias)
-
-
 def _epoch_of(state) -> int:
     """0-based index of the epoch that starts (or is resumed) at `state.epoch`."""
     return math.floor((state.epoch or 0.0) + 1e-6)
@@ -248,6 +235,5 @@ __all__ = [
     "build_model",
     "build_processor",
     "build_trainer",
-    "initialize_audio_encoder_for_training",
     "training_arguments",
 ]

@@ -1,0 +1,33 @@
+import numpy as np
+import torch
+from conftest import tiny_vggish_config
+
+from modeling_avs import VGGishFeatureExtractor
+from modeling_avs.data import make_synthetic_dataset
+from modeling_avs.data.samples import undecoded_audio
+from modeling_avs.training.audio_pretraining import pretrain_audio_encoder, sound_class_examples
+
+
+def test_sound_class_examples_label_every_second_of_every_video():
+    split = undecoded_audio(make_synthetic_dataset("s4", num_videos={"train": 6}, image_size=32, seed=3)["train"])
+    features, labels, names = sound_class_examples(split, VGGishFeatureExtractor())
+    assert features.shape == (30, 1, 96, 64) and labels.shape == (30,)
+    assert names == sorted(set(split["category"]))
+    for video, category in enumerate(split["category"]):
+        assert (labels[5 * video : 5 * video + 5] == names.index(category)).all()
+
+
+def test_pretraining_learns_separable_sound_classes():
+    torch.manual_seed(0)
+    # Two "sound classes" whose log-mels differ in which half of the mel bands carries the energy.
+    features = torch.randn(64, 1, 96, 64) * 0.1
+    labels = torch.arange(64) % 2
+    features[labels == 0, :, :, :32] += 2.0
+    features[labels == 1, :, :, 32:] += 2.0
+    encoder, accuracy = pretrain_audio_encoder(tiny_vggish_config(), features, labels, 2, epochs=10, batch_size=16)
+    assert accuracy == 1.0
+    assert not encoder.training
+    with torch.no_grad():
+        embeddings = encoder(features).audio_embeds.numpy()
+    centroids = np.stack([embeddings[labels.numpy() == k].mean(0) for k in (0, 1)])
+    assert np.linalg.norm(centroids[0] - centroids[1]) > 0
