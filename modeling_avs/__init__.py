@@ -4,9 +4,11 @@ from transformers import AutoConfig, AutoModel
 
 from .configuration_audio_visual_segmentation import AudioVisualSegmentationConfig
 from .configuration_avsbench import AVSBenchConfig
+from .configuration_avsegformer import AVSegFormerConfig
 from .configuration_vggish import VGGishConfig
 from .modeling_audio_visual_segmentation import AudioVisualSegmentationPreTrainedModel
 from .modeling_avsbench import AVSBenchForAudioVisualSegmentation
+from .modeling_avsegformer import AVSegFormerForAudioVisualSegmentation
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
 from .similarity_head import AudioVisualSimilarityHead
@@ -16,6 +18,7 @@ __version__ = "0.1.0"
 MODEL_CLASSES = {
     VGGishConfig: VGGishModel,
     AVSBenchConfig: AVSBenchForAudioVisualSegmentation,
+    AVSegFormerConfig: AVSegFormerForAudioVisualSegmentation,
 }
 
 
@@ -33,6 +36,8 @@ _register_auto_classes()
 __all__ = [
     "AVSBenchConfig",
     "AVSBenchForAudioVisualSegmentation",
+    "AVSegFormerConfig",
+    "AVSegFormerForAudioVisualSegmentation",
     "AudioVisualSegmentationConfig",
     "AudioVisualSegmentationOutput",
     "AudioVisualSegmentationPreTrainedModel",
