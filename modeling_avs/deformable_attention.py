@@ -20,8 +20,11 @@ def multi_scale_deformable_attention(
 ) -> torch.Tensor:
     """
     Weighted sum of bilinearly sampled values (`grid_sample`, zero padding, `align_corners=False`), the function
-    computed by Deformable DETR's `MSDeformAttn` CUDA op and its PyTorch fallback. Levels are accumulated one at a
-    time, so the `(B·heads, head_dim, Lq, levels·points)` stack of samples is never materialised.
+    computed by Deformable DETR's `MSDeformAttn` CUDA op and its PyTorch fallback.
+
+    Samples are laid out `(points, queries)` so that `grid_sample` runs along the long query axis, and levels and
+    points are accumulated in place, so the `(B·heads, head_dim, Lq, levels·points)` stack of samples of the
+    reference fallback is never materialised (same result up to float summation order).
 
     Args:
         value (`torch.FloatTensor` of shape `(B, L, heads, head_dim)`): values of all levels, L = Σ H_l·W_l.
@@ -36,17 +39,19 @@ def multi_scale_deformable_attention(
     batch, _, num_heads, head_dim = value.shape
     _, num_queries, _, _, num_points, _ = sampling_locations.shape
     level_values = value.split([height * width for height, width in spatial_shapes], dim=1)
-    grids = 2 * sampling_locations - 1
-    output = None
+    # [B, Lq, heads, levels, points, 2] -> [levels, B·heads, points, Lq, 2]
+    grids = (2 * sampling_locations - 1).permute(3, 0, 2, 4, 1, 5).flatten(1, 2)
+    # [B, Lq, heads, levels, points] -> [levels, B·heads, points, 1, Lq]
+    weights = attention_weights.permute(3, 0, 2, 4, 1).flatten(1, 2).unsqueeze(3)
+    output = value.new_zeros(batch * num_heads, head_dim, num_queries)
     for level, (height, width) in enumerate(spatial_shapes):
         # [B, H·W, heads, d] -> [B·heads, d, H, W]
         level_value = level_values[level].permute(0, 2, 3, 1).reshape(batch * num_heads, head_dim, height, width)
-        # [B, Lq, heads, points, 2] -> [B·heads, Lq, points, 2]
-        level_grid = grids[:, :, :, level].transpose(1, 2).flatten(0, 1)
-        sampled = F.grid_sample(level_value, level_grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-        weights = attention_weights[:, :, :, level].transpose(1, 2).reshape(batch * num_heads, 1, num_queries, -1)
-        contribution = (sampled * weights).sum(dim=-1)  # [B·heads, d, Lq]
-        output = contribution if output is None else output + contribution
+        sampled = F.grid_sample(
+            level_value, grids[level], mode="bilinear", padding_mode="zeros", align_corners=False
+        )  # [B·heads, d, points, Lq]
+        for point in range(num_points):
+            output = output.addcmul_(sampled[:, :, point], weights[level, :, point])
     return output.view(batch, num_heads * head_dim, num_queries).transpose(1, 2)
 
 

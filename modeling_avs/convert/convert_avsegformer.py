@@ -139,8 +139,9 @@ def load_original_avsegformer(
     original: dict[str, torch.Tensor], vggish: dict[str, torch.Tensor] | None = None
 ) -> AVSegFormerForAudioVisualSegmentation:
     """Build the model of `config_for_original(original)` and load the converted weights strictly."""
+    config = config_for_original(original)
     converted = convert_avsegformer_state_dict(original, vggish)
-    model = AVSegFormerForAudioVisualSegmentation(config_for_original(original))
+    model = AVSegFormerForAudioVisualSegmentation(config)
     new_modules = ()
     if not any(key.startswith(SIMILARITY_PREFIX) for key in converted):
         new_modules += (SIMILARITY_PREFIX,)
