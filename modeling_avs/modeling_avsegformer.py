@@ -270,8 +270,8 @@ class AVSegFormerMaskMLP(nn.Module):
     The 1×1-conv MLP `Q → d → d → C` (ReLU between layers) applied to the per-query mask maps
     `einsum("nqc,nchw->nqhw", queries, mask_features)`, stored as `nn.Linear` layers.
 
-    Computed channels-last, one frame at a time: the first layer is folded into the queries (`W_1 (Q F) = (W_1 Q) F`,
-    `d × C` instead of `Q × C + d × Q` multiply-adds per pixel) and the rest are plain matmuls over pixels.
+    Computed channels-last as matmuls over pixels, with the first layer folded into the queries:
+    `W_1 (Q F) = (W_1 Q) F` costs `d × C` instead of `Q × C + d × Q` multiply-adds per pixel.
     """
 
     def __init__(self, num_queries: int, hidden_dim: int, out_channels: int):
@@ -295,12 +295,9 @@ class AVSegFormerMaskMLP(nn.Module):
         """
         first, second, last = self.layers
         folded = torch.matmul(first.weight, queries)  # [N, d, C]
-        outputs = []
-        for frame_pixels, frame_folded in zip(pixels, folded):
-            hidden = torch.addmm(first.bias, frame_pixels, frame_folded.T).relu_()
-            hidden = F.linear(hidden, second.weight, second.bias).relu_()
-            outputs.append(F.linear(hidden, last.weight, last.bias))
-        return torch.stack(outputs)
+        hidden = torch.baddbmm(first.bias, pixels, folded.transpose(1, 2)).relu_()
+        hidden = F.linear(hidden, second.weight, second.bias).relu_()
+        return F.linear(hidden, last.weight, last.bias)
 
 
 class AVSegFormerPreTrainedModel(AudioVisualSegmentationPreTrainedModel):
@@ -418,7 +415,7 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
         queries = self.decoder(queries, memory)
 
         height, width = spatial_shapes[0]
-        finest_memory = memory[:, : height * width].transpose(1, 2).reshape(num_frames, -1, height, width)
+        finest_memory = memory[:, : height * width].unflatten(1, (height, width)).permute(0, 3, 1, 2)
         lateral = self.lateral_conv(projected[0])
         upsampled = F.interpolate(finest_memory, size=lateral.shape[-2:], mode="bilinear", align_corners=False)
         mask_features = self.mixer(self.output_conv(lateral + upsampled), audio)
@@ -459,12 +456,17 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
         return memory, spatial_shapes
 
     def _decode_masks(self, queries: torch.Tensor, mask_features: torch.Tensor) -> torch.Tensor:
-        """`fc(F + MLP(einsum(queries, F)))` → logits `(N, 1, 4h, 4w)`; the MLP and residual run channels-last."""
-        num_frames, channels, height, width = mask_features.shape
-        pixels = mask_features.permute(0, 2, 3, 1).reshape(num_frames, height * width, channels)
-        mixed = pixels + self.mask_mlp(queries, pixels)
-        mixed = mixed.view(num_frames, height, width, channels).permute(0, 3, 1, 2)
-        return self.mask_head(mixed).contiguous()
+        """
+        `fc(F + MLP(einsum(queries, F)))` → logits `(N, 1, 4h, 4w)`. The MLP and residual run channels-last, one
+        frame at a time, which bounds the memory of the `d`-channel and full-resolution intermediates.
+        """
+        logits = []
+        for frame_queries, frame_features in zip(queries.split(1), mask_features.split(1)):
+            _, channels, height, width = frame_features.shape
+            pixels = frame_features.permute(0, 2, 3, 1).reshape(1, height * width, channels)
+            mixed = self.mask_mlp(frame_queries, pixels).add_(pixels)
+            logits.append(self.mask_head(mixed.view(1, height, width, channels).permute(0, 3, 1, 2)))
+        return torch.cat(logits).contiguous()
 
     def _segmentation_loss(
         self,
