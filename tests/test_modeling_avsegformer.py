@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -206,19 +210,45 @@ def test_initialisation():
     assert all(p.requires_grad for p in model.backbone.parameters())
 
 
-def test_save_load_round_trip_and_remote_code(model, tmp_path):
+def test_save_load_round_trip_and_auto_model(model, tmp_path):
     model.save_pretrained(tmp_path)
     inputs = make_inputs(num_frames=2)
     with torch.no_grad():
         expected = model(**inputs)
         reloaded = AVSegFormerForAudioVisualSegmentation.from_pretrained(tmp_path).eval()
-        auto = AutoModel.from_pretrained(tmp_path, trust_remote_code=True).eval()
+        auto = AutoModel.from_pretrained(tmp_path).eval()
         for loaded in (reloaded, auto):
             output = loaded(**inputs)
             torch.testing.assert_close(output.logits, expected.logits, atol=0, rtol=0)
             torch.testing.assert_close(output.similarity, expected.similarity, atol=0, rtol=0)
-    assert type(auto).__name__ == "AVSegFormerForAudioVisualSegmentation"
-    assert auto.config.model_type == "avsegformer" and auto.config.num_queries == 6
+    assert isinstance(auto, AVSegFormerForAudioVisualSegmentation) and auto.config.num_queries == 6
+
+
+REMOTE_SCRIPT = """
+import sys, torch
+from transformers import AutoModel
+model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
+assert "modeling_avs" not in sys.modules, "the package must not be needed"
+with torch.no_grad():
+    output = model(**torch.load(sys.argv[2]))
+torch.save({"module": type(model).__module__, "logits": output.logits, "similarity": output.similarity}, sys.argv[3])
+"""
+
+
+def test_trust_remote_code_loads_without_the_package(model, tmp_path):
+    model.save_pretrained(tmp_path / "model")
+    assert (tmp_path / "model" / "deformable_attention.py").is_file()
+    inputs = make_inputs(num_frames=2)
+    torch.save(inputs, tmp_path / "inputs.pt")
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": "", "HF_HUB_OFFLINE": "1"}
+    arguments = [str(tmp_path / name) for name in ("model", "inputs.pt", "out.pt")]
+    subprocess.run([sys.executable, "-c", REMOTE_SCRIPT, *arguments], check=True, env=env, cwd=tmp_path)
+    result = torch.load(tmp_path / "out.pt")
+    assert result["module"].startswith("transformers_modules")
+    with torch.no_grad():
+        expected = model(**inputs)
+    torch.testing.assert_close(result["logits"], expected.logits)
+    torch.testing.assert_close(result["similarity"], expected.similarity)
 
 
 def test_gradient_checkpointing_gives_the_same_gradients(model):
