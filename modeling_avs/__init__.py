@@ -10,11 +10,13 @@ from transformers import (
 
 from .configuration_audio_visual_segmentation import AudioVisualSegmentationConfig
 from .configuration_avsbench import AVSBenchConfig
+from .configuration_avsegformer import AVSegFormerConfig
 from .configuration_vggish import VGGishConfig
 from .feature_extraction_vggish import VGGishFeatureExtractor
 from .image_processing_avs import AVSImageProcessor
 from .modeling_audio_visual_segmentation import AudioVisualSegmentationPreTrainedModel
 from .modeling_avsbench import AVSBenchForAudioVisualSegmentation
+from .modeling_avsegformer import AVSegFormerForAudioVisualSegmentation
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
 from .pipelines import AudioVisualSegmentationPipeline, register_pipelines
@@ -26,6 +28,7 @@ __version__ = "0.1.0"
 MODEL_CLASSES = {
     VGGishConfig: VGGishModel,
     AVSBenchConfig: AVSBenchForAudioVisualSegmentation,
+    AVSegFormerConfig: AVSegFormerForAudioVisualSegmentation,
 }
 
 
@@ -52,6 +55,8 @@ register_pipelines()
 __all__ = [
     "AVSBenchConfig",
     "AVSBenchForAudioVisualSegmentation",
+    "AVSegFormerConfig",
+    "AVSegFormerForAudioVisualSegmentation",
     "AudioVisualSegmentationConfig",
     "AudioVisualSegmentationOutput",
     "AudioVisualSegmentationPipeline",

@@ -12,6 +12,12 @@ def _convert_avsbench(args: argparse.Namespace) -> None:
     convert_avsbench_checkpoint(args.checkpoint, args.vggish_checkpoint, args.output)
 
 
+def _convert_avsegformer(args: argparse.Namespace) -> None:
+    from ..convert.convert_avsegformer import convert_avsegformer_checkpoint
+
+    convert_avsegformer_checkpoint(args.checkpoint, args.output, args.vggish_checkpoint)
+
+
 def _convert_vggish(args: argparse.Namespace) -> None:
     from ..convert.convert_vggish import convert_vggish_checkpoint
 
@@ -20,6 +26,10 @@ def _convert_vggish(args: argparse.Namespace) -> None:
 
 CONVERTERS = {
     "avsbench": (_convert_avsbench, "AVSBench TPAVI (PVT-v2-b5) checkpoint, e.g. S4/MS3 best models"),
+    "avsegformer": (
+        _convert_avsegformer,
+        "AVSegFormer (PVT-v2-b5) or AVSBench-Robust AVSegFormer_robust checkpoint (VGGish included)",
+    ),
     "vggish": (_convert_vggish, "torchvggish vggish-10086976.pth (standalone VGGishModel)"),
 }
 
@@ -52,7 +62,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--vggish-checkpoint",
         default=None,
-        help="torchvggish vggish-10086976.pth to embed as the audio encoder (AVSBench checkpoints do not contain it)",
+        help="torchvggish vggish-10086976.pth to embed as the audio encoder (AVSBench checkpoints do not contain it; "
+        "AVSegFormer checkpoints do)",
     )
     parser.add_argument("--output", required=True, help="output folder for save_pretrained")
     parser.set_defaults(func=run)
