@@ -6,7 +6,9 @@ from transformers import AutoBackbone, PreTrainedModel
 from transformers.backbone_utils import load_backbone
 
 from .configuration_audio_visual_segmentation import AudioVisualSegmentationConfig
+from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
+from .similarity_head import similarity_loss
 
 
 class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
@@ -114,16 +116,37 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
         keep = label_mask.to(torch.bool)
         return tuple(tensor[keep] for tensor in tensors)
 
-    def combine_losses(
-        self, segmentation_loss: torch.Tensor | None, similarity_loss: torch.Tensor | None
-    ) -> torch.Tensor | None:
-        """`L = L_seg + λ·L_BCE`, with whichever terms are present."""
+    def build_output(
+        self,
+        logits: torch.Tensor,
+        similarity: torch.Tensor,
+        segmentation_loss: torch.Tensor | None,
+        pair_labels: torch.Tensor | None,
+        audio_embeds: torch.Tensor,
+        stage_maps: tuple[torch.Tensor, ...],
+        output_hidden_states: bool | None,
+        return_dict: bool | None,
+        mask_features: torch.Tensor | None = None,
+    ) -> AudioVisualSegmentationOutput | tuple:
+        """Add the similarity loss (with `pair_labels`) and `L = L_seg + λ·L_BCE`, and package the outputs."""
+        sim_loss = similarity_loss(similarity, pair_labels) if pair_labels is not None else None
         terms = []
         if segmentation_loss is not None:
             terms.append(segmentation_loss)
-        if similarity_loss is not None:
-            terms.append(self.config.similarity_loss_weight * similarity_loss)
-        return sum(terms) if terms else None
+        if sim_loss is not None:
+            terms.append(self.config.similarity_loss_weight * sim_loss)
+        output = AudioVisualSegmentationOutput(
+            loss=sum(terms) if terms else None,
+            logits=logits,
+            similarity=similarity,
+            segmentation_loss=segmentation_loss,
+            similarity_loss=sim_loss,
+            audio_embeds=audio_embeds,
+            mask_features=mask_features,
+            hidden_states=tuple(stage_maps) if output_hidden_states else None,
+        )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        return output if return_dict else output.to_tuple()
 
 
 __all__ = ["AudioVisualSegmentationPreTrainedModel"]

@@ -10,7 +10,7 @@ from .configuration_avsbench import AVSBenchConfig
 from .losses import masked_av_kl_loss
 from .modeling_audio_visual_segmentation import AudioVisualSegmentationPreTrainedModel
 from .modeling_outputs import AudioVisualSegmentationOutput
-from .similarity_head import AudioVisualSimilarityHead, similarity_loss
+from .similarity_head import AudioVisualSimilarityHead
 
 
 class AVSBenchDilatedConv(nn.Conv2d):
@@ -195,7 +195,6 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
         Returns:
             [`AudioVisualSegmentationOutput`] with `logits` `(N, 1, H, W)` and `similarity` `(N,)`.
         """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         frames = self.config.num_frames
         labels = self.check_inputs(pixel_values, labels, pair_labels, label_mask, frames_per_video=frames)
         num_frames = pixel_values.shape[0]
@@ -218,21 +217,19 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
         logits = self.mask_head(decoded)
         similarity = self.similarity_head(audio_embeds, stage_maps[-1])
 
-        segmentation_loss = sim_loss = None
+        segmentation_loss = None
         if labels is not None:
             segmentation_loss = self._segmentation_loss(logits, labels, label_mask, projected, audio_features)
-        if pair_labels is not None:
-            sim_loss = similarity_loss(similarity, pair_labels)
-        output = AudioVisualSegmentationOutput(
-            loss=self.combine_losses(segmentation_loss, sim_loss),
-            logits=logits,
-            similarity=similarity,
-            segmentation_loss=segmentation_loss,
-            similarity_loss=sim_loss,
-            audio_embeds=audio_embeds,
-            hidden_states=tuple(stage_maps) if output_hidden_states else None,
+        return self.build_output(
+            logits,
+            similarity,
+            segmentation_loss,
+            pair_labels,
+            audio_embeds,
+            stage_maps,
+            output_hidden_states,
+            return_dict,
         )
-        return output if return_dict else output.to_tuple()
 
     def _apply_tpavi(
         self, block: AVSBenchTPAVIBlock, features: torch.Tensor, video_audio: torch.Tensor

@@ -11,7 +11,7 @@ from .deformable_attention import DeformableAttentionWeights, DeformableSampling
 from .losses import dice_loss
 from .modeling_audio_visual_segmentation import AudioVisualSegmentationPreTrainedModel
 from .modeling_outputs import AudioVisualSegmentationOutput
-from .similarity_head import AudioVisualSimilarityHead, similarity_loss
+from .similarity_head import AudioVisualSimilarityHead
 
 # Backbone stages (0-based) whose projections feed the deformable encoder; stage 0 feeds the mask feature only.
 ENCODER_STAGES = (1, 2, 3)
@@ -399,7 +399,6 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
             [`AudioVisualSegmentationOutput`] with `logits` `(N, 1, H, W)`, `similarity` `(N,)` and
             `mask_features` `(N, hidden_size, H/4, W/4)` (the audio-gated mask feature).
         """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         labels = self.check_inputs(pixel_values, labels, pair_labels, label_mask)
         num_frames = pixel_values.shape[0]
         audio_embeds = self.encode_audio(input_features, audio_embeds, num_frames)
@@ -423,22 +422,20 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
         logits = self._decode_masks(queries, mask_features)
         similarity = self.similarity_head(audio, stage_maps[-1])
 
-        segmentation_loss = sim_loss = None
+        segmentation_loss = None
         if labels is not None:
             segmentation_loss = self._segmentation_loss(logits, mask_features, labels, label_mask, pair_labels)
-        if pair_labels is not None:
-            sim_loss = similarity_loss(similarity, pair_labels)
-        output = AudioVisualSegmentationOutput(
-            loss=self.combine_losses(segmentation_loss, sim_loss),
-            logits=logits,
-            similarity=similarity,
-            segmentation_loss=segmentation_loss,
-            similarity_loss=sim_loss,
-            audio_embeds=audio_embeds,
+        return self.build_output(
+            logits,
+            similarity,
+            segmentation_loss,
+            pair_labels,
+            audio_embeds,
+            stage_maps,
+            output_hidden_states,
+            return_dict,
             mask_features=mask_features,
-            hidden_states=tuple(stage_maps) if output_hidden_states else None,
         )
-        return output if return_dict else output.to_tuple()
 
     def _encode(self, projected: list[torch.Tensor]) -> tuple[torch.Tensor, list[tuple[int, int]]]:
         """Flatten the encoder stages with sine + level embeddings and run the encoder: memory `(N, L, C)`."""
