@@ -19,7 +19,11 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output_dir)
     print((output / "results.md").read_text(encoding="utf-8"))
     print(f"outputs in {output}/ (results.json, results.md, figures, models/); {time.perf_counter() - start:.0f} s")
-    return 0 if summary["all_checks_passed"] or args.size == "smoke" else 1
+    if not summary["all_checks_passed"]:
+        failed = [name for name, check in summary["checks"].items() if not check["passed"]]
+        print(f"checks of the paper's finding that did not pass: {', '.join(failed)} (see results.md)")
+        return 1 if args.strict else 0
+    return 0
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Trains (a) a positive-only baseline, (b) negatives without the similarity loss and (c) the full "
         "robust recipe, evaluates them on positive/silence/noise/off-screen (+ unseen clips) and writes results.json, "
         "results.md, figures and the three models with model cards. Finished models are reused on a rerun. "
-        "Exit status 1 when a check of the paper's finding fails.",
+        "The checks of the paper's finding are reported in results.md; --strict exits with status 1 when one fails.",
     )
     parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, help=f"default ./{DEFAULT_OUTPUT_DIR}")
     parser.add_argument(
@@ -42,4 +46,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--unseen-audio", default=None, help="folder of unseen clips (default ../shared/audio/unseen)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--strict", action="store_true", help="exit with status 1 when a check of the finding fails")
     parser.set_defaults(func=run)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from transformers import PvtV2Config
 from transformers.trainer_utils import get_last_checkpoint
@@ -31,9 +32,8 @@ from ..data import ConditionSamples, load_unseen_clips, make_synthetic_dataset
 from ..data.samples import undecoded_audio
 from ..data.schema import CONDITIONS
 from ..metrics import results_to_markdown
-from ..modeling_vggish import VGGishModel
-from .audio_pretraining import pretrain_audio_encoder, sound_class_examples
 from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
+from .encoder_pretraining import object_class_examples, pretrain_classifier, sound_class_examples
 from .evaluation import Evaluation, evaluate_model
 from .model_card import build_model_card
 from .recipes import TrainingRecipe, get_recipe
@@ -61,7 +61,7 @@ class ReproductionSize:
     learning_rate: float
     model_config: dict = field(default_factory=dict)
     per_frame: bool = True
-    audio_pretraining_epochs: int = 8
+    pretraining_epochs: int = 8
     max_unseen_clips: int | None = None
     description: str = ""
 
@@ -94,7 +94,7 @@ SIZES: dict[str, ReproductionSize] = {
         batch_size=4,
         learning_rate=1e-3,
         model_config=_small_model([8, 16, 32, 64], 16, [4, 4, 8, 8, 8, 8], 16),
-        audio_pretraining_epochs=1,
+        pretraining_epochs=1,
         max_unseen_clips=2,
         description="a few steps of a tiny model, for tests only (the numbers mean nothing)",
     ),
@@ -295,9 +295,9 @@ def _save_model(
     model.save_pretrained(temporary)
     processor.save_pretrained(temporary)
     deviations = [
-        "Trained from scratch on the synthetic benchmark (no pretrained PVT-v2 / VGGish weights offline). In place "
-        "of AudioSet-pretrained VGGish, the audio encoder is pretrained as a sound-class classifier on the training "
-        "split's audio and then frozen, as in the paper's recipe.",
+        "No pretrained PVT-v2 / VGGish weights offline: in place of ImageNet / AudioSet pretraining, the backbone and "
+        "the audio encoder are pretrained as classifiers of the synthetic training split's categories (frames, "
+        "sounds); the audio encoder is then frozen, as in the paper's recipe.",
         "The TPAVI recipe is an extension: AVSBench-Robust released robust code for AVSegFormer only.",
     ]
     if size.per_frame:
@@ -381,7 +381,7 @@ def reproduce(
             ConditionSamples(unseen_split, ("positive",), extra_audio=extra_audio), featurizer, cache=True
         )
     overlay_video = standard_test[0]["video_id"]
-    audio_encoder = _pretrained_audio_encoder(output, dataset["train"], scale, featurizer, seed)
+    encoders = _pretrained_encoders(output, dataset["train"], scale, processor, seed)
     stages.update()
 
     evaluations: dict[str, Evaluation] = {}
@@ -395,7 +395,7 @@ def reproduce(
             training[name] = json.loads((directory / "training.json").read_text(encoding="utf-8"))
             stages.update()
             continue
-        model = _new_model(recipe, scale, seed, audio_encoder)
+        model = _new_model(recipe, scale, seed, encoders)
         run_dir = output / "runs" / name
         args = training_arguments(
             recipe,
@@ -423,7 +423,7 @@ def reproduce(
         stages.update()
 
     stages.set_postfix_str("figures")
-    initial_model = _new_model(reproduction_recipe(scale, VARIANTS[-1][2]), scale, seed, audio_encoder)
+    initial_model = _new_model(reproduction_recipe(scale, VARIANTS[-1][2]), scale, seed, encoders)
     before = _evaluate(initial_model, samples, None, featurizer, scale, overlay_video)
     summary = _write_outputs(output, scale, evaluations, training, before, standard_test, seed, unseen_dir)
     summary["wall_time_s"] = time.perf_counter() - start
@@ -433,39 +433,62 @@ def reproduce(
     return summary
 
 
-def _new_model(
-    recipe: TrainingRecipe, scale: ReproductionSize, seed: int, audio_encoder: VGGishModel
-) -> torch.nn.Module:
-    """The model every variant starts from: same seed (same initial weights), the pretrained frozen audio encoder."""
+def _new_model(recipe: TrainingRecipe, scale: ReproductionSize, seed: int, encoders: dict) -> torch.nn.Module:
+    """The model every variant starts from: same seed (same initial weights), the class-pretrained encoders."""
     torch.manual_seed(seed)
     model = build_model(recipe, scale.model_config)
-    model.audio_encoder.load_state_dict(audio_encoder.state_dict())
+    model.audio_encoder.load_state_dict(encoders["audio_encoder"])
+    model.backbone.load_state_dict(encoders["backbone"])
     return model
 
 
-def _pretrained_audio_encoder(
-    output: Path, train_split, scale: ReproductionSize, featurizer: AVSFeaturizer, seed: int
-) -> VGGishModel:
-    """Pretrain the audio encoder on the train split's sound classes once (`audio_encoder/`, reused on a rerun)."""
-    directory = output / "audio_encoder"
-    if (directory / "config.json").is_file():
-        return VGGishModel.from_pretrained(directory).eval()
-    config = VGGishConfig.from_dict(scale.model_config.get("audio_config", {}))
-    features, labels, categories = sound_class_examples(
-        undecoded_audio(train_split), featurizer.processor.feature_extractor
-    )
-    encoder, accuracy = pretrain_audio_encoder(
-        config, features, labels, len(categories), epochs=scale.audio_pretraining_epochs, seed=seed
-    )
+def _pretrained_encoders(output: Path, train_split, scale: ReproductionSize, processor, seed: int) -> dict:
+    """
+    Pretrain the audio encoder and the visual backbone as classifiers of the train split's categories once
+    (`pretrained_encoders/`, reused on a rerun) and return their state dicts (see `encoder_pretraining`).
+    """
+    directory = output / "pretrained_encoders"
+    if (directory / "pretraining.json").is_file():
+        return {name: load_file(directory / f"{name}.safetensors") for name in ("audio_encoder", "backbone")}
+    torch.manual_seed(seed)
+    template = build_model(reproduction_recipe(scale, {}), scale.model_config)
+    train_split = undecoded_audio(train_split)
+    sounds, sound_labels, categories = sound_class_examples(train_split, processor.feature_extractor)
+    frames, frame_labels = object_class_examples(train_split, processor.image_processor, categories)
+    audio, backbone = template.audio_encoder, template.backbone
+    accuracy = {
+        "audio_encoder": pretrain_classifier(
+            audio,
+            lambda features: audio(features).audio_embeds,
+            audio.config.embedding_size,
+            sounds,
+            sound_labels,
+            len(categories),
+            epochs=scale.pretraining_epochs,
+            seed=seed,
+        ),
+        "backbone": pretrain_classifier(
+            backbone,
+            lambda pixels: backbone(pixels).feature_maps[-1].mean(dim=(2, 3)),
+            backbone.channels[-1],
+            frames,
+            frame_labels,
+            len(categories),
+            epochs=scale.pretraining_epochs,
+            seed=seed,
+        ),
+    }
+    encoders = {"audio_encoder": audio.state_dict(), "backbone": backbone.state_dict()}
     temporary = directory.with_name(f".{directory.name}.tmp")
     shutil.rmtree(temporary, ignore_errors=True)
-    encoder.save_pretrained(temporary)
-    _atomic_write_text(
-        temporary / "pretraining.json",
-        json.dumps({"categories": categories, "train_accuracy": accuracy, "examples": len(labels)}, indent=2),
-    )
+    temporary.mkdir(parents=True)
+    for name, state in encoders.items():
+        save_file({key: value.contiguous() for key, value in state.items()}, temporary / f"{name}.safetensors")
+    summary = {"categories": categories, "train_accuracy": accuracy, "epochs": scale.pretraining_epochs}
+    (temporary / "pretraining.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    shutil.rmtree(directory, ignore_errors=True)
     os.replace(temporary, directory)
-    return encoder
+    return encoders
 
 
 def _evaluate(model, samples, unseen_samples, featurizer, scale: ReproductionSize, overlay_video: str) -> Evaluation:

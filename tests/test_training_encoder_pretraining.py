@@ -2,10 +2,10 @@ import numpy as np
 import torch
 from conftest import tiny_vggish_config
 
-from modeling_avs import VGGishFeatureExtractor
+from modeling_avs import VGGishFeatureExtractor, VGGishModel
 from modeling_avs.data import make_synthetic_dataset
 from modeling_avs.data.samples import undecoded_audio
-from modeling_avs.training.audio_pretraining import pretrain_audio_encoder, sound_class_examples
+from modeling_avs.training.encoder_pretraining import object_class_examples, pretrain_classifier, sound_class_examples
 
 
 def test_sound_class_examples_label_every_second_of_every_video():
@@ -17,17 +17,33 @@ def test_sound_class_examples_label_every_second_of_every_video():
         assert (labels[5 * video : 5 * video + 5] == names.index(category)).all()
 
 
-def test_pretraining_learns_separable_sound_classes():
+def test_pretraining_trains_a_frozen_encoder_on_separable_classes():
     torch.manual_seed(0)
     # Two "sound classes" whose log-mels differ in which half of the mel bands carries the energy.
     features = torch.randn(64, 1, 96, 64) * 0.1
     labels = torch.arange(64) % 2
     features[labels == 0, :, :, :32] += 2.0
     features[labels == 1, :, :, 32:] += 2.0
-    encoder, accuracy = pretrain_audio_encoder(tiny_vggish_config(), features, labels, 2, epochs=10, batch_size=16)
+    encoder = VGGishModel(tiny_vggish_config()).requires_grad_(False)  # frozen, as inside an AVS model
+    before = encoder.features[0].weight.clone()
+    accuracy = pretrain_classifier(
+        encoder, lambda x: encoder(x).audio_embeds, 128, features, labels, 2, epochs=10, batch_size=16
+    )
     assert accuracy == 1.0
     assert not encoder.training
+    assert not torch.equal(encoder.features[0].weight, before)  # the encoder itself was trained ...
+    assert not any(p.requires_grad for p in encoder.parameters())  # ... and is frozen again
     with torch.no_grad():
         embeddings = encoder(features).audio_embeds.numpy()
     centroids = np.stack([embeddings[labels.numpy() == k].mean(0) for k in (0, 1)])
     assert np.linalg.norm(centroids[0] - centroids[1]) > 0
+
+
+def test_object_class_examples_label_every_frame():
+    from modeling_avs import AVSImageProcessor
+
+    split = make_synthetic_dataset("s4", num_videos={"train": 3}, image_size=32, seed=4)["train"]
+    names = sorted(set(split["category"]))
+    pixels, labels = object_class_examples(split, AVSImageProcessor(size={"height": 32, "width": 32}), names)
+    assert pixels.shape == (15, 3, 32, 32)
+    assert labels.tolist() == [names.index(category) for category in split["category"] for _ in range(5)]
