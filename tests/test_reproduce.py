@@ -1,11 +1,12 @@
 """`avs-robust reproduce --size smoke`: every output is written, and a rerun reuses the finished models."""
 
 import json
+import types
 
 import pytest
 
 from modeling_avs.cli.main import main
-from modeling_avs.training.reproduce import VARIANTS, acceptance_checks, results_table
+from modeling_avs.training.reproduce import GATED_NAME, VARIANTS, acceptance_checks, results_table
 
 EXPECTED_FILES = ("results.json", "results.md", "bars.png", "similarity_histograms.png", "overlays.png")
 
@@ -23,8 +24,11 @@ def test_smoke_run_writes_every_output(smoke_run):
     for name in EXPECTED_FILES:
         assert (output / name).stat().st_size > 0, name
     summary = json.loads((output / "results.json").read_text())
-    assert list(summary["models"]) == [name for name, _, _ in VARIANTS]
+    assert list(summary["models"]) == [name for name, _, _ in VARIANTS] + [GATED_NAME]
     for name, entry in summary["models"].items():
+        if name == GATED_NAME:  # the robust model evaluated with the similarity gate: same weights
+            assert (output / "models" / "robust" / "eval_results_gated.json").is_file()
+            continue
         assert set(entry["results"]["conditions"]) == {"positive", "silence", "noise", "offscreen"}
         assert 0.0 <= entry["results"]["global"]["g_fpr"] <= 1.0
         model_dir = output / "models" / name
@@ -79,6 +83,53 @@ def test_acceptance_checks_follow_the_rules():
     results["robust"] = _results(0.55, 0.004)
     assert not acceptance_checks(results)["robust_keeps_positive_miou"]["passed"]
     assert results_table({"a": results["baseline"], "b": results["robust"]}).count("\n| ") == 2
+    gated = _results(0.58, 0.01)
+    gated["conditions"] |= {
+        name: {"miou": 0.0, "fscore": 0.0, "fpr": fpr, "num_frames": 5}
+        for name, fpr in (("silence", 0.0), ("noise", 0.02), ("offscreen", 0.01))
+    }
+    checks = acceptance_checks(results | {GATED_NAME: gated})
+    assert checks["gated_robust_silence_fpr"]["passed"] and not checks["gated_robust_noise_fpr"]["passed"]
+
+
+def test_similarity_gate_empties_the_masks_of_low_similarity_frames():
+    import torch
+
+    from modeling_avs.training.evaluation import evaluate_model
+
+    class ConstantModel(torch.nn.Module):
+        """Foreground everywhere; similarity +1 for the first frame of a batch, -1 for the others."""
+
+        def __init__(self):
+            super().__init__()
+            self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, pixel_values, input_features):
+            n, _, h, w = pixel_values.shape
+            similarity = torch.where(torch.arange(n) == 0, 1.0, -1.0)
+            return types.SimpleNamespace(logits=torch.full((n, 1, h, w), 5.0), similarity=similarity)
+
+    class Samples(list):
+        conditions = ("positive", "silence")
+
+    def collate(items):
+        n = len(items)
+        return {
+            "pixel_values": torch.zeros(n, 3, 4, 4),
+            "input_features": torch.zeros(n, 1, 96, 64),
+            "condition_ids": torch.tensor([item["condition_id"] for item in items]),
+            "reference_masks": torch.ones(n, 4, 4),
+        }
+
+    samples = Samples(
+        {"video_id": "v", "condition": c, "condition_id": i, "pixel_values": [0]}
+        for i, c in enumerate(Samples.conditions)
+    )
+    plain = evaluate_model(ConstantModel(), samples, collate, batch_size=2)
+    gated = evaluate_model(ConstantModel(), samples, collate, batch_size=2, gate_threshold=0.5)
+    assert plain.results["conditions"]["silence"]["fpr"] == pytest.approx(1.0)
+    assert gated.results["conditions"]["silence"]["fpr"] == 0.0  # sigmoid(-1) < 0.5: emptied
+    assert gated.results["conditions"]["positive"]["fpr"] == pytest.approx(1.0)  # sigmoid(1) >= 0.5: kept
 
 
 def test_unknown_size_is_a_cli_error(tmp_path, capsys):

@@ -10,7 +10,7 @@ from .main import CLIError
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.reproduce import reproduce
+    from ..training.reproduce import REQUIRED_CHECKS, reproduce
 
     if args.unseen_audio is not None and not Path(args.unseen_audio).is_dir():
         raise CLIError(f"--unseen-audio {args.unseen_audio}: not a directory")
@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     print((output / "results.md").read_text(encoding="utf-8"))
     print(f"outputs in {output}/ (results.json, results.md, figures, models/); {time.perf_counter() - start:.0f} s")
     if not summary["all_checks_passed"]:
-        failed = [name for name, check in summary["checks"].items() if not check["passed"]]
+        failed = [name for name in REQUIRED_CHECKS if not summary["checks"][name]["passed"]]
         print(f"checks of the paper's finding that did not pass: {', '.join(failed)} (see results.md)")
         return 1 if args.strict else 0
     return 0

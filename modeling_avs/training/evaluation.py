@@ -28,12 +28,14 @@ def evaluate_model(
     collator: AVSDataCollator,
     batch_size: int,
     overlay_video: str | None = None,
+    gate_threshold: float | None = None,
 ) -> Evaluation:
     """
     Score `model` on every condition of `samples`: the standard conditions (positive, silence, noise, off-screen,
     G-metrics over the three negatives) and, separately, the unseen clips (positive + `unseen:*`, G-metrics over
     the clips). Also returns the similarity of every frame per condition and the masks `[H, W]` predicted for the
-    first frame of `overlay_video` under each condition.
+    first frame of `overlay_video` under each condition. With `gate_threshold`, the masks of frames whose
+    `sigmoid(similarity)` is below it are emptied first (the `inference_gate_threshold` post-processing).
     """
     names = list(samples.conditions)
     standard = RobustAVSEvaluator(condition_names=names)
@@ -50,6 +52,9 @@ def evaluate_model(
                 pixel_values=batch["pixel_values"].to(device), input_features=batch["input_features"].to(device)
             )
             logits, condition_ids = outputs.logits.float().cpu(), batch["condition_ids"]
+            if gate_threshold is not None:
+                gated = torch.sigmoid(outputs.similarity.float().cpu()) < gate_threshold
+                logits[gated] = torch.finfo(logits.dtype).min
             is_standard = torch.tensor([names[i] in CONDITIONS for i in condition_ids.tolist()])
             is_unseen = torch.tensor(
                 [names[i] == "positive" or names[i] not in CONDITIONS for i in condition_ids.tolist()]
