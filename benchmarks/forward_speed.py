@@ -3,8 +3,11 @@
 Each (model, path) pair runs in a fresh subprocess so that its peak resident memory (VmHWM) is its own.
 Paths: `eager` (fp32), `channels_last` (fp32, NHWC convolutions), `bf16` (CPU autocast; outputs differ,
 the max |Δlogit| against fp32 is printed). Ratios are measured in the same run; the machine is noisy.
+The original implementations took 2.69 s (AVSBench-TPAVI, 224²) and 16.8 s (AVSegFormer, 512², pure-PyTorch
+deformable attention) per video on the reference 2-core machine; `forward_speed_avsegformer.py` also times the
+original order of computation of AVSegFormer in the same process.
 
-    python benchmarks/forward_speed.py --models avsbench --runs 3 --threads 2
+    python benchmarks/forward_speed.py --models avsbench avsegformer --runs 3 --threads 2
 """
 
 import argparse
@@ -15,7 +18,7 @@ import sys
 import time
 
 PATHS = ("eager", "channels_last", "bf16")
-RESOLUTIONS = {"avsbench": 224}
+RESOLUTIONS = {"avsbench": 224, "avsegformer": 512}
 
 
 def build(model_name: str):
@@ -26,6 +29,8 @@ def build(model_name: str):
     torch.manual_seed(0)
     if model_name == "avsbench":
         model = modeling_avs.AVSBenchForAudioVisualSegmentation(modeling_avs.AVSBenchConfig())
+    elif model_name == "avsegformer":
+        model = modeling_avs.AVSegFormerForAudioVisualSegmentation(modeling_avs.AVSegFormerConfig())
     else:
         raise ValueError(f"unknown model {model_name!r}")
     return model.eval()
