@@ -3,10 +3,13 @@ makes visual bias real, and class-recognisable audio."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from avsbench_tree import make_s4_tree
+from PIL import Image
 
 from dataset_scripts import build_avsbench_robust
 from modeling_avs.cli.main import main
@@ -20,7 +23,7 @@ from modeling_avs.data.audio_io import decode_audio_cell
 from modeling_avs.data.schema import excluded_groups
 from modeling_avs.data.synthetic import split_sizes
 from modeling_avs.data.synthetic_audio import CLASS_SOUNDS, mixture
-from modeling_avs.data.synthetic_visual import SYNTHETIC_CLASSES
+from modeling_avs.data.synthetic_visual import SYNTHETIC_CLASSES, png_bytes
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +63,16 @@ def test_disk_output_equals_memory_and_matches_builder_schema(s4, tmp_path):
         load_avs_dataset(tmp_path / "syn", "s4", cache_dir=str(tmp_path / "cache"))["test"].features
         == on_disk["test"].features
     )
+
+
+@pytest.mark.parametrize("shape", [(7, 5, 3), (1, 9), (32, 32)])
+def test_png_bytes_is_lossless(shape):
+    array = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    image = Image.open(io.BytesIO(png_bytes(array)))
+    assert image.mode == ("RGB" if len(shape) == 3 else "L")
+    assert np.array_equal(np.asarray(image), array)
+    with pytest.raises(ValueError, match="uint8"):
+        png_bytes(array.astype(np.float32))
 
 
 def test_split_sizes_and_bad_arguments():
