@@ -22,7 +22,7 @@ from modeling_avs.data import (
 from modeling_avs.data.audio_io import decode_audio_cell
 from modeling_avs.data.schema import excluded_groups
 from modeling_avs.data.synthetic import split_sizes
-from modeling_avs.data.synthetic_audio import CLASS_SOUNDS, mixture
+from modeling_avs.data.synthetic_audio import CLASS_SOUNDS, TABLE_SIZE, _wavetable, mixture
 from modeling_avs.data.synthetic_visual import SYNTHETIC_CLASSES, png_bytes
 
 
@@ -142,6 +142,13 @@ def _audio_features(wave: np.ndarray) -> np.ndarray:
     envelope = bands.mean(1) - bands.mean()
     modulation = np.log(np.abs(np.fft.rfft(envelope))[:20] + 1e-6)
     return np.concatenate([bands.mean(0) - bands.mean(), bands.std(0), modulation])
+
+
+def test_wavetable_is_the_sum_of_its_partials():
+    amplitudes = (1.0, 0.0, 0.4, 0.25)
+    phase = 2 * np.pi * np.arange(TABLE_SIZE) / TABLE_SIZE
+    expected = sum(a * np.sin((k + 1) * phase + np.pi * (k + 1) ** 2 / 4) for k, a in enumerate(amplitudes))
+    assert np.abs(_wavetable(amplitudes) - expected).max() < 1e-5
 
 
 def test_classes_are_recognisable_from_audio_alone():

@@ -26,18 +26,20 @@ CONTROL_STEP = 16  # samples per control-rate point (1 ms)
 CONTROL_TIME = TIME[::CONTROL_STEP]  # [5000]
 _BLOCK_OFFSET = np.tile(np.arange(CONTROL_STEP, dtype=np.float32), CLIP_SAMPLES // CONTROL_STEP)  # [80000]
 TABLE_SIZE = 2048
-_TABLE_PHASE = 2 * np.pi * np.arange(TABLE_SIZE) / TABLE_SIZE
 NOISE_BANK = np.random.default_rng(20240).standard_normal(16 * CLIP_SAMPLES, dtype=np.float32)
 
 
 @lru_cache(maxsize=256)
 def _wavetable(amplitudes: tuple[float, ...]) -> np.ndarray:
-    """One period (float32 `[TABLE_SIZE]`) of partials `k+1` with `amplitudes[k]`; Schroeder phases keep the crest
-    factor low."""
+    """One period (float32 `[TABLE_SIZE]`) of partials `k+1` with `amplitudes[k]`, i.e. the sum over k of
+    `amplitudes[k] * sin(2 pi (k+1) n / TABLE_SIZE + pi (k+1)^2 / count)` (Schroeder phases keep the crest factor
+    low), made by an inverse real FFT."""
     count = len(amplitudes)
-    orders = np.arange(1, count + 1)[:, None]
-    partials = np.asarray(amplitudes)[:, None] * np.sin(orders * _TABLE_PHASE + np.pi * orders**2 / count)
-    return partials.sum(0).astype(np.float32)
+    orders = np.arange(1, count + 1)
+    spectrum = np.zeros(TABLE_SIZE // 2 + 1, dtype=np.complex128)
+    # A bin value X gives (2 / TABLE_SIZE) |X| cos(. + arg X); -j shifts the cosine to a sine.
+    spectrum[1 : count + 1] = -0.5j * TABLE_SIZE * np.asarray(amplitudes) * np.exp(1j * np.pi * orders**2 / count)
+    return np.fft.irfft(spectrum, TABLE_SIZE).astype(np.float32)
 
 
 def _wave(cycles: np.ndarray, amplitudes: Sequence[float], peak: float) -> np.ndarray:

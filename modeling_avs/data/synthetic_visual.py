@@ -18,6 +18,7 @@ from PIL import Image
 from .schema import NUM_FRAMES
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PLACEMENT_TRIES = 100
 PNG_UP_FILTER = 2  # each byte is stored as its difference to the byte above
 
 
@@ -127,15 +128,19 @@ class PlacedObject:
 def place_objects(
     rng: np.random.Generator, classes: list[SyntheticClass], size: int, radius_range: tuple[float, float]
 ) -> list[PlacedObject]:
-    """Place the objects at random, non-overlapping positions (radius as a fraction of `size`)."""
+    """Place the objects at random, non-overlapping positions (radius as a fraction of `size`): each object takes
+    the first of `PLACEMENT_TRIES` random centres that keeps clear of the objects placed before it (the first
+    centre if none does)."""
     placed: list[PlacedObject] = []
     for cls in classes:
         radius = float(rng.uniform(*radius_range)) * size
         margin = radius * 1.15 + size * 0.04
-        for _ in range(100):
-            center = rng.uniform(margin, size - margin, 2)
-            if all(np.hypot(*(center - other.center)) > 1.1 * (radius + other.radius) for other in placed):
-                break
+        candidates = rng.uniform(margin, size - margin, (PLACEMENT_TRIES, 2))
+        clear = np.ones(PLACEMENT_TRIES, dtype=bool)
+        for other in placed:
+            distance = np.hypot(candidates[:, 0] - other.center[0], candidates[:, 1] - other.center[1])
+            clear &= distance > 1.1 * (radius + other.radius)
+        center = candidates[int(np.argmax(clear))]
         velocity = rng.uniform(-0.025, 0.025, 2) * size
         angle = float(rng.uniform(-0.35, 0.35))
         color_shift = tuple(int(value) for value in rng.integers(-20, 21, 3))
