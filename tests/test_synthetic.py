@@ -59,6 +59,12 @@ def test_disk_output_equals_memory_and_matches_builder_schema(s4, tmp_path):
     real = pq.read_schema(tmp_path / "real" / "s4" / "test-00000-of-00001.parquet")
     synthetic = pq.read_schema(tmp_path / "syn" / "s4" / "test-00000-of-00001.parquet")
     assert real.equals(synthetic, check_metadata=True)
+    # Media bytes are stored plainly (no compression, dictionary or statistics); metadata columns keep them.
+    chunks = pq.ParquetFile(tmp_path / "syn" / "s4" / "test-00000-of-00001.parquet").metadata.row_group(0)
+    chunks = {chunk.path_in_schema: chunk for chunk in map(chunks.column, range(chunks.num_columns))}
+    assert chunks["audio.bytes"].compression == "UNCOMPRESSED" and not chunks["audio.bytes"].is_stats_set
+    assert "RLE_DICTIONARY" not in chunks["frames.list.element.bytes"].encodings
+    assert chunks["video_id"].compression == "SNAPPY" and chunks["video_id"].is_stats_set
     assert (
         load_avs_dataset(tmp_path / "syn", "s4", cache_dir=str(tmp_path / "cache"))["test"].features
         == on_disk["test"].features
