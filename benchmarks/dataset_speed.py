@@ -3,13 +3,16 @@
 Usage (from the repository root, or with modeling-avs installed):
     PYTHONPATH=. python benchmarks/dataset_speed.py [--config s4] [--num-videos 200] [--image-size 96]
 
-Prints videos per second for in-memory generation and for writing Parquet shards, the ratio to the target,
-and the share of time spent in each stage of one video (audio synthesis, rendering, PNG/WAV encoding).
+Prints the machine's load average, videos per second (wall and process CPU time) for in-memory generation and
+for writing Parquet shards with their ratios to the target, and the share of CPU time spent in each stage of one
+video (class-sound synthesis, the noise condition, WAV encoding, rendering, PNG encoding). On a shared machine
+judge by the CPU rate; wall time approaches it when the machine is idle.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -27,25 +30,27 @@ TARGET_VIDEOS_PER_SECOND = 100.0
 
 
 def stage_times(config: str, image_size: int, count: int) -> dict[str, float]:
-    """Seconds spent per stage over `count` videos."""
+    """CPU seconds spent per stage over `count` videos (all 5 masks encoded)."""
     plans = plan_split(config, "train", count, seed=0)
-    totals = dict.fromkeys(("audio synthesis", "audio encoding", "rendering", "png encoding"), 0.0)
+    totals = dict.fromkeys(("class sounds", "noise", "wav encoding", "rendering", "png encoding"), 0.0)
     for plan in plans:
-        start = time.perf_counter()
+        start = time.process_time()
         wave = mixture(np.random.default_rng(stable_seed(0, plan.video_id)), [cls.ms3_object for cls in plan.sources])
+        synthesised = time.process_time()
         noise = noise_waveform(0, plan.video_id)
-        middle = time.perf_counter()
+        noised = time.process_time()
         encode_audio(wave, "WAV"), encode_audio(noise, "WAV")
-        encoded = time.perf_counter()
+        encoded = time.process_time()
         rng = np.random.default_rng(1)
         frames, masks = render_video(
             rng, place_objects(rng, list(plan.visible), image_size, (0.17, 0.27)), list(plan.sounding), image_size
         )
-        rendered = time.perf_counter()
+        rendered = time.process_time()
         [png_bytes(array) for array in frames + masks]
-        done = time.perf_counter()
-        totals["audio synthesis"] += middle - start
-        totals["audio encoding"] += encoded - middle
+        done = time.process_time()
+        totals["class sounds"] += synthesised - start
+        totals["noise"] += noised - synthesised
+        totals["wav encoding"] += encoded - noised
         totals["rendering"] += rendered - encoded
         totals["png encoding"] += done - rendered
     return totals
@@ -61,10 +66,13 @@ def main() -> None:
     total = sum(split_sizes(args.config, args.num_videos).values())
     cache = tempfile.mkdtemp()
     datasets.config.HF_DATASETS_CACHE = cache  # keep the reloaded copies out of the user's cache
-    make_synthetic_dataset(args.config, 4, args.image_size, seed=0)  # warm-up (imports, caches)
+    make_synthetic_dataset(args.config, 16, args.image_size, seed=1)  # warm-up (imports, per-process caches)
 
-    print(f"{args.config}, {total} videos at {args.image_size}x{args.image_size} (cpu = process CPU time, which")
-    print("other jobs sharing the machine inflate less than wall time):")
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(
+        f"{args.config}, {total} videos at {args.image_size}x{args.image_size}, {os.cpu_count()} CPUs, load average {load}"
+    )
+    print("(cpu = process CPU time, which other jobs sharing the machine inflate less than wall time):")
     runs = [("in memory, 1 process ", None, 1), ("to Parquet, 1 process", tempfile.mkdtemp(), 1)]
     if args.num_proc > 1:
         runs.append((f"in memory, {args.num_proc} processes", None, args.num_proc))
@@ -85,7 +93,7 @@ def main() -> None:
     stages = stage_times(args.config, args.image_size, min(total, 100))
     overall = sum(stages.values())
     print(
-        "  share of per-video work: "
+        f"  per-video work {1000 * overall / min(total, 100):.2f} ms cpu: "
         + ", ".join(f"{name} {seconds / overall:.0%}" for name, seconds in stages.items())
     )
 

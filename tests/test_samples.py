@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from modeling_avs.data import (
     pick_offscreen_sources,
     stable_seed,
 )
-from modeling_avs.data.audio_io import decode_audio_cell, encode_audio
+from modeling_avs.data.audio_io import decode_audio_cell, encode_audio, pcm16
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -92,6 +93,13 @@ def test_audio_encoding_round_trip_and_resampling(tmp_path):
             np.abs(decode_audio_cell({"bytes": encode_audio(wave, audio_format), "path": None}) - wave).max()
             <= 1 / 32767
         )
+    # The WAV writer produces the canonical file libsndfile writes for 16-bit mono 16 kHz PCM.
+    clipped = np.concatenate([wave, [1.5, -1.5, 0.5 / 32767, -2.5 / 32767]]).astype(np.float32)
+    reference = io.BytesIO()
+    sf.write(reference, pcm16(clipped), 16000, format="WAV", subtype="PCM_16")
+    assert encode_audio(clipped, "WAV") == reference.getvalue()
+    assert sf.info(io.BytesIO(encode_audio(clipped, "WAV"))).frames == clipped.shape[0]
+    assert pcm16(clipped)[-4:].tolist() == [32767, -32767, 0, -2]  # clipped, rounded half to even
     stereo = np.stack([wave[:48000], wave[:48000]], axis=1)
     sf.write(tmp_path / "clip.wav", stereo, 48000)
     (tmp_path / "notes.txt").write_text("ignored")

@@ -3,10 +3,13 @@ makes visual bias real, and class-recognisable audio."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from avsbench_tree import make_s4_tree
+from PIL import Image
 
 from dataset_scripts import build_avsbench_robust
 from modeling_avs.cli.main import main
@@ -19,8 +22,8 @@ from modeling_avs.data import (
 from modeling_avs.data.audio_io import decode_audio_cell
 from modeling_avs.data.schema import excluded_groups
 from modeling_avs.data.synthetic import split_sizes
-from modeling_avs.data.synthetic_audio import CLASS_SOUNDS, mixture
-from modeling_avs.data.synthetic_visual import SYNTHETIC_CLASSES
+from modeling_avs.data.synthetic_audio import CLASS_SOUNDS, TABLE_SIZE, _wavetable, mixture
+from modeling_avs.data.synthetic_visual import SYNTHETIC_CLASSES, png_bytes
 
 
 @pytest.fixture(autouse=True)
@@ -56,10 +59,26 @@ def test_disk_output_equals_memory_and_matches_builder_schema(s4, tmp_path):
     real = pq.read_schema(tmp_path / "real" / "s4" / "test-00000-of-00001.parquet")
     synthetic = pq.read_schema(tmp_path / "syn" / "s4" / "test-00000-of-00001.parquet")
     assert real.equals(synthetic, check_metadata=True)
+    # Media bytes are stored plainly (no compression, dictionary or statistics); metadata columns keep them.
+    chunks = pq.ParquetFile(tmp_path / "syn" / "s4" / "test-00000-of-00001.parquet").metadata.row_group(0)
+    chunks = {chunk.path_in_schema: chunk for chunk in map(chunks.column, range(chunks.num_columns))}
+    assert chunks["audio.bytes"].compression == "UNCOMPRESSED" and not chunks["audio.bytes"].is_stats_set
+    assert "RLE_DICTIONARY" not in chunks["frames.list.element.bytes"].encodings
+    assert chunks["video_id"].compression == "SNAPPY" and chunks["video_id"].is_stats_set
     assert (
         load_avs_dataset(tmp_path / "syn", "s4", cache_dir=str(tmp_path / "cache"))["test"].features
         == on_disk["test"].features
     )
+
+
+@pytest.mark.parametrize("shape", [(7, 5, 3), (1, 9), (32, 32)])
+def test_png_bytes_is_lossless(shape):
+    array = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    image = Image.open(io.BytesIO(png_bytes(array)))
+    assert image.mode == ("RGB" if len(shape) == 3 else "L")
+    assert np.array_equal(np.asarray(image), array)
+    with pytest.raises(ValueError, match="uint8"):
+        png_bytes(array.astype(np.float32))
 
 
 def test_split_sizes_and_bad_arguments():
@@ -129,6 +148,13 @@ def _audio_features(wave: np.ndarray) -> np.ndarray:
     envelope = bands.mean(1) - bands.mean()
     modulation = np.log(np.abs(np.fft.rfft(envelope))[:20] + 1e-6)
     return np.concatenate([bands.mean(0) - bands.mean(), bands.std(0), modulation])
+
+
+def test_wavetable_is_the_sum_of_its_partials():
+    amplitudes = (1.0, 0.0, 0.4, 0.25)
+    phase = 2 * np.pi * np.arange(TABLE_SIZE) / TABLE_SIZE
+    expected = sum(a * np.sin((k + 1) * phase + np.pi * (k + 1) ** 2 / 4) for k, a in enumerate(amplitudes))
+    assert np.abs(_wavetable(amplitudes) - expected).max() < 1e-5
 
 
 def test_classes_are_recognisable_from_audio_alone():

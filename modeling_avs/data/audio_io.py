@@ -8,6 +8,7 @@ audio columns to `Audio(decode=False)` and decode the stored bytes (16-bit PCM W
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +36,39 @@ def fit_length(waveform: np.ndarray, num_samples: int = CLIP_SAMPLES) -> np.ndar
     return waveform
 
 
+def pcm16(waveform: np.ndarray) -> np.ndarray:
+    """Quantise a float waveform `[T]` in [-1, 1] (clipped) to little-endian 16-bit PCM `[T]`."""
+    scaled = np.clip(np.asarray(waveform, dtype=np.float32), -1.0, 1.0) * np.float32(32767.0)
+    return np.rint(scaled, out=scaled).astype("<i2")
+
+
+def wav_bytes(pcm: np.ndarray) -> bytes:
+    """A mono 16 kHz 16-bit PCM WAV file (canonical 44-byte RIFF header) holding `pcm` (int16 `[T]`)."""
+    data_size = 2 * pcm.shape[0]
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + data_size,
+        b"WAVE",
+        b"fmt ",
+        16,  # size of the fmt chunk
+        1,  # PCM
+        1,  # channels
+        SAMPLE_RATE,
+        2 * SAMPLE_RATE,  # bytes per second
+        2,  # bytes per frame
+        16,  # bits per sample
+        b"data",
+        data_size,
+    )
+    return header + pcm.astype("<i2", copy=False).tobytes()
+
+
 def encode_audio(waveform: np.ndarray, audio_format: str = "FLAC") -> bytes:
     """Encode a mono 16 kHz float waveform `[T]` in [-1, 1] as 16-bit PCM FLAC (or WAV) bytes."""
-    pcm = np.round(np.clip(waveform, -1.0, 1.0) * 32767.0).astype(np.int16)
+    pcm = pcm16(waveform)
+    if audio_format == "WAV":
+        return wav_bytes(pcm)
     buffer = io.BytesIO()
     sf.write(buffer, pcm, SAMPLE_RATE, format=audio_format, subtype="PCM_16")
     return buffer.getvalue()

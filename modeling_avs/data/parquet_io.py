@@ -34,11 +34,31 @@ def shard_path(output_dir: str | Path, config: str, split: str, index: int, num_
     return Path(output_dir) / config / f"{split}-{index:05d}-of-{num_shards:05d}.parquet"
 
 
+def holds_binary(data_type: pa.DataType) -> bool:
+    """Whether values of `data_type` contain binary data (images, audio), possibly nested in structs and lists."""
+    if pa.types.is_binary(data_type) or pa.types.is_large_binary(data_type):
+        return True
+    return any(holds_binary(data_type.field(index).type) for index in range(data_type.num_fields))
+
+
 def write_table_atomic(table: pa.Table, path: Path) -> None:
-    """Write `table` to `path` through a temporary file in the same folder and an atomic rename."""
+    """Write `table` to `path` through a temporary file in the same folder and an atomic rename.
+
+    Media columns (binary PNG/WAV/FLAC bytes, already compressed or incompressible PCM) are stored without
+    dictionary encoding, min/max statistics or snappy compression: those would hash, compare and scan every
+    value of such a column and save nothing. The small metadata columns keep all three.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, temporary, row_group_size=ROW_GROUP_SIZE)
+    metadata = [field.name for field in table.schema if not holds_binary(field.type)]
+    pq.write_table(
+        table,
+        temporary,
+        row_group_size=ROW_GROUP_SIZE,
+        use_dictionary=metadata,
+        write_statistics=metadata,
+        compression={name: "snappy" if name in metadata else "none" for name in table.column_names},
+    )
     os.replace(temporary, path)
 
 
