@@ -103,7 +103,7 @@ SIZES: dict[str, ReproductionSize] = {
     ),
     "small": ReproductionSize(
         name="small",
-        train_videos=200,
+        train_videos=400,
         test_videos=40,
         unseen_videos=10,
         image_size=32,
@@ -378,8 +378,8 @@ def reproduce(
         raise ValueError(f"unknown size {size!r}; choose one of {sorted(SIZES)}")
     scale = SIZES[size]
     if scale.cpu_threads is not None and not torch.cuda.is_available():
-        # The small models run ~8x faster on one intra-op thread than on two on the 2-core reference machine
-        # (measured: 8 vs 1 training steps/s): their convolutions are too small to split across threads.
+        # The small models train several times faster on one intra-op thread than on two on the 2-core
+        # reference machine (measured there, under load: ~8 vs ~1 steps/s): their convolutions are too small.
         torch.set_num_threads(scale.cpu_threads)
     start = time.perf_counter()
     output = Path(output_dir)
