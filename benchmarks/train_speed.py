@@ -40,7 +40,9 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=48)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads (the reproduction uses 1)")
     options = parser.parse_args()
+    torch.set_num_threads(options.threads)
     size = SIZES["small"]
     dataset = make_synthetic_dataset("s4", num_videos=options.videos, image_size=size.image_size, seed=0)
     processor = build_processor(size.image_size)
