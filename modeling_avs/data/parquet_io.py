@@ -49,7 +49,7 @@ def write_table_atomic(table: pa.Table, path: Path) -> None:
     value of such a column and save nothing. The small metadata columns keep all three.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process: concurrent writers (DDP ranks)
     metadata = [field.name for field in table.schema if not holds_binary(field.type)]
     pq.write_table(
         table,
@@ -75,7 +75,7 @@ def check_build_state(output_dir: str | Path, config: str, state: dict[str, Any]
             )
         return
     state_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = state_path.with_name(f".{state_path.name}.tmp")
+    temporary = state_path.with_name(f".{state_path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(temporary, state_path)
 
@@ -139,7 +139,7 @@ def write_dataset_card(output_dir: str | Path, body: str, metadata: dict[str, An
     ]
     header = yaml.safe_dump({**(metadata or {}), "configs": configs}, sort_keys=False)
     path = Path(output_dir) / "README.md"
-    temporary = path.with_name(".README.md.tmp")
+    temporary = path.with_name(f".README.md.{os.getpid()}.tmp")
     temporary.write_text(f"---\n{header}---\n\n{body.strip()}\n", encoding="utf-8")
     os.replace(temporary, path)
     return path
