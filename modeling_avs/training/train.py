@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
 
 from ..data import ConditionSamples, load_avs_dataset, load_unseen_clips, make_synthetic_dataset
 from ..data.schema import CONDITIONS
@@ -82,10 +82,9 @@ def train(
         raise ValueError(f"dataset {dataset_id} has no train split (splits: {list(splits)})")
     extra_audio = load_unseen_clips(unseen_audio) if unseen_audio is not None else None
     validation = splits["validation"] if evaluate_every_epoch and "validation" in splits else None
-    if validation is None and args.eval_strategy != "no":
-        args = training_arguments(
-            recipe, output_dir, seed=seed, max_steps=max_steps or -1, eval_strategy="no", **training_overrides
-        )
+    if validation is None and args.eval_strategy != IntervalStrategy.NO:
+        # Edited in place: a second TrainingArguments would not join the process group the first one started.
+        args.eval_strategy, args.load_best_model_at_end = IntervalStrategy.NO, False
 
     torch.manual_seed(seed)
     model = build_model(recipe, model_config, pretrained_model)

@@ -149,6 +149,9 @@ def training_arguments(recipe: TrainingRecipe, output_dir: str | Path, **overrid
         "dataloader_num_workers": 0,
         "dataloader_drop_last": True,
         "dataloader_pin_memory": torch.cuda.is_available(),
+        # Without a GPU, `use_cpu` makes accelerate form a multi-process CPU group under torchrun (gloo); otherwise a
+        # CUDA build of torch on a CPU-only machine leaves every rank training alone on the full data.
+        "use_cpu": not torch.cuda.is_available(),
         "seed": 0,
     }
     settings.update(overrides)
