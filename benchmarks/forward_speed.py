@@ -1,8 +1,8 @@
 """Forward speed and peak memory of the full-size models on CPU (one video, T = 5 frames, eval, no_grad).
 
 Each (model, path) pair runs in a fresh subprocess so that its peak resident memory (VmHWM) is its own.
-Paths: `eager` (fp32), `channels_last` (fp32, NHWC convolutions), `bf16` (CPU autocast; outputs differ,
-the max |Δlogit| against fp32 is printed). Ratios are measured in the same run; the machine is noisy.
+Paths: `eager` (fp32) and `bf16` (CPU autocast; outputs differ, the max |Δlogit| against fp32 is printed).
+(channels-last gave no gain on the AVX2 development CPU, see `forward_speed_avsegformer.py --paths`.) Ratios are measured in the same run; the machine is noisy.
 The original implementations took 2.69 s (AVSBench-TPAVI, 224²) and 16.8 s (AVSegFormer, 512², pure-PyTorch
 deformable attention) per video on the reference 2-core machine; `forward_speed_avsegformer.py` also times the
 original order of computation of AVSegFormer in the same process.
@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-PATHS = ("eager", "channels_last", "bf16")
+PATHS = ("eager", "bf16")
 RESOLUTIONS = {"avsbench": 224, "avsegformer": 512}
 
 
@@ -54,10 +54,6 @@ def measure(model_name: str, path: str, runs: int, threads: int) -> dict:
     generator = torch.Generator().manual_seed(1)
     pixel_values = torch.randn(5, 3, size, size, generator=generator)
     input_features = torch.randn(5, 1, 96, 64, generator=generator)
-    if path == "channels_last":
-        model = model.to(memory_format=torch.channels_last)
-        pixel_values = pixel_values.contiguous(memory_format=torch.channels_last)
-
     def forward():
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=path == "bf16"):
             return model(pixel_values=pixel_values, input_features=input_features).logits.float()
