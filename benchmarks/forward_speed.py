@@ -54,6 +54,7 @@ def measure(model_name: str, path: str, runs: int, threads: int) -> dict:
     generator = torch.Generator().manual_seed(1)
     pixel_values = torch.randn(5, 3, size, size, generator=generator)
     input_features = torch.randn(5, 1, 96, 64, generator=generator)
+
     def forward():
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=path == "bf16"):
             return model(pixel_values=pixel_values, input_features=input_features).logits.float()
