@@ -14,6 +14,12 @@ PARITY_DIR = SHARED_DIR / "reference" / "parity"
 
 
 @pytest.fixture
+def isolated_datasets_cache(tmp_path, monkeypatch):
+    """Keep the `datasets` cache of a test out of the user's cache (`datasets` keys local folders by name)."""
+    monkeypatch.setattr("datasets.config.HF_DATASETS_CACHE", str(tmp_path / "hf_cache"))
+
+
+@pytest.fixture
 def parity_dir() -> Path:
     """`../shared/reference/parity` (reference fixtures of the original implementations); skips when absent."""
     if not PARITY_DIR.is_dir():

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 from avsbench_tree import make_ms3_tree, make_s4_tree, write_s4_csv
+from conftest import SHARED_DIR as SHARED
 from PIL import Image
 
 import dataset_scripts.hub as hub
@@ -29,13 +30,7 @@ from modeling_avs.data import (
 from modeling_avs.data.audio_io import decode_audio_cell
 from modeling_avs.data.schema import excluded_groups
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
-
-@pytest.fixture(autouse=True)
-def isolated_datasets_cache(tmp_path, monkeypatch):
-    """Keep the `datasets` cache of these tests out of the user's cache."""
-    monkeypatch.setattr("datasets.config.HF_DATASETS_CACHE", str(tmp_path / "hf_cache"))
+pytestmark = pytest.mark.usefixtures("isolated_datasets_cache")
 
 
 def tables(output: Path, config: str) -> dict[str, object]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import SHARED_DIR as SHARED
 
 from modeling_avs.data import (
     CONDITIONS,
@@ -21,13 +21,7 @@ from modeling_avs.data import (
 )
 from modeling_avs.data.audio_io import decode_audio_cell, encode_audio, pcm16
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
-
-@pytest.fixture(autouse=True)
-def isolated_datasets_cache(tmp_path, monkeypatch):
-    """Keep the `datasets` cache of these tests out of the user's cache."""
-    monkeypatch.setattr("datasets.config.HF_DATASETS_CACHE", str(tmp_path / "hf_cache"))
+pytestmark = pytest.mark.usefixtures("isolated_datasets_cache")
 
 
 @pytest.fixture(scope="module")

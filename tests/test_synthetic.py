@@ -25,11 +25,7 @@ from modeling_avs.data.synthetic import split_sizes
 from modeling_avs.data.synthetic_audio import CLASS_SOUNDS, TABLE_SIZE, _wavetable, mixture
 from modeling_avs.data.synthetic_visual import SYNTHETIC_CLASSES, png_bytes
 
-
-@pytest.fixture(autouse=True)
-def isolated_datasets_cache(tmp_path, monkeypatch):
-    """Keep the `datasets` cache of these tests out of the user's cache."""
-    monkeypatch.setattr("datasets.config.HF_DATASETS_CACHE", str(tmp_path / "hf_cache"))
+pytestmark = pytest.mark.usefixtures("isolated_datasets_cache")
 
 
 @pytest.fixture(scope="module")
