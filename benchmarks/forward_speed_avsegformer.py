@@ -12,6 +12,8 @@ Paths, all measured in this one run on the same randomly initialised model:
 
 The original implementation took about 16.8 s per video on the 2-core development VM (pure-PyTorch deformable
 attention fallback, fp32, quiet machine; `architecture.md` §7), printed as a reference for the absolute numbers.
+Each path's operation count (`FlopCounterMode`) is divided by its time and by this machine's fp32 matmul throughput,
+measured in the same run: the fraction of the attainable rate it sustains and the lower bound on its time here.
 Peak memory is the process's peak resident set size (`VmHWM`), reset before each path, so it includes the weights.
 
 Usage: `python benchmarks/forward_speed_avsegformer.py [--threads 2] [--runs 3] [--paths eager,reference]`
@@ -26,6 +28,7 @@ from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 from transformers.models.deformable_detr.modeling_deformable_detr import (
     MultiScaleDeformableAttention as TransformersMultiScaleDeformableAttention,
 )
@@ -122,6 +125,33 @@ def run_path(model, inputs: dict[str, torch.Tensor], path: str) -> tuple[float, 
         return seconds, peak_memory_gib(), logits
 
 
+def count_flops(model, inputs: dict[str, torch.Tensor], path: str) -> float:
+    """Floating-point operations of one forward on `path` (matmuls and convolutions, as `FlopCounterMode` counts)."""
+    context = {"reference": reference_path, "channels_last": channels_last_path}.get(path)
+    flags = [parameter.requires_grad for parameter in model.parameters()]
+    model.requires_grad_(False)  # FlopCounterMode's module tracker fails under no_grad with trainable weights
+    try:
+        with context(model) if context else contextlib.nullcontext(), FlopCounterMode(display=False) as counter:
+            model(**inputs)
+    finally:
+        for parameter, flag in zip(model.parameters(), flags):
+            parameter.requires_grad_(flag)
+    return float(counter.get_total_flops())
+
+
+def gemm_gflops(runs: int = 5) -> float:
+    """This machine's fp32 matmul throughput now (GFLOP/s, median of `runs`): a [16384, 2048] × [2048, 2048]
+    product, the shape of the mask MLP's largest layer, i.e. about the best any fp32 forward can sustain here."""
+    left, right = torch.randn(16384, 2048), torch.randn(2048, 2048)
+    left @ right
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        left @ right
+        seconds.append(time.perf_counter() - start)
+    return 2 * 16384 * 2048 * 2048 / statistics.median(seconds) / 1e9
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -166,6 +196,21 @@ def main() -> None:
         for path in paths:
             if path != "reference":
                 print(f"speed-up of {path} over reference (same run): {medians['reference'] / medians[path]:.2f}x")
+    flops = {path: count_flops(model, inputs, path) for path in paths}
+    peak = gemm_gflops()
+    print(f"fp32 matmul throughput now, {args.threads} threads: {peak:.0f} GFLOP/s")
+    for path in paths:
+        achieved = flops[path] / medians[path] / 1e9
+        print(
+            f"{path:>14}: {flops[path] / 1e9:.0f} GFLOP/video, {achieved:.0f} GFLOP/s = {achieved / peak:.0%} of the "
+            f"matmul throughput; lower bound at that throughput {flops[path] / 1e9 / peak:.1f} s/video"
+        )
+    if "reference" in flops and (args.size, args.frames) == (512, 5):
+        print(
+            f"the original's {ORIGINAL_SECONDS_PER_VIDEO} s/video for the reference order's "
+            f"{flops['reference'] / 1e9:.0f} GFLOP means {flops['reference'] / 1e9 / ORIGINAL_SECONDS_PER_VIDEO:.0f} "
+            "GFLOP/s sustained on the machine it was measured on"
+        )
     load = os.getloadavg()[0]
     for path in paths:
         print(
