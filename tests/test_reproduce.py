@@ -6,15 +6,16 @@ import types
 import pytest
 
 from modeling_avs.cli.main import main
-from modeling_avs.training.reproduce import GATED_NAME, VARIANTS, acceptance_checks, results_table
+from modeling_avs.training.reproduce import GATED_NAME, VARIANTS, acceptance_checks, reproduce, results_table
 
 EXPECTED_FILES = ("results.json", "results.md", "bars.png", "similarity_histograms.png", "overlays.png")
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
+    """The three variants trained at once in worker processes."""
     output = tmp_path_factory.mktemp("reproduce")
-    code = main(["reproduce", "--size", "smoke", "--output-dir", str(output)])
+    code = main(["reproduce", "--size", "smoke", "--output-dir", str(output), "--jobs", "3"])
     return output, code
 
 
@@ -49,6 +50,17 @@ def test_rerun_reuses_finished_models(smoke_run):
     assert main(["reproduce", "--size", "smoke", "--output-dir", str(output)]) == 0
     for name, mtime in weights.items():
         assert (output / "models" / name / "model.safetensors").stat().st_mtime_ns == mtime, name
+
+
+def test_results_do_not_depend_on_the_number_of_processes(smoke_run, tmp_path):
+    output, _ = smoke_run
+    assert main(["reproduce", "--size", "smoke", "--output-dir", str(tmp_path), "--jobs", "1"]) == 0
+    parallel = json.loads((output / "results.json").read_text())
+    sequential = json.loads((tmp_path / "results.json").read_text())
+    assert sequential["jobs"] == 1
+    for name in parallel["models"]:
+        assert sequential["models"][name]["results"] == parallel["models"][name]["results"], name
+        assert sequential["models"][name]["mean_similarity"] == parallel["models"][name]["mean_similarity"], name
 
 
 def test_saved_model_loads_with_auto_classes(smoke_run):
@@ -136,3 +148,10 @@ def test_unknown_size_is_a_cli_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["reproduce", "--size", "huge", "--output-dir", str(tmp_path)])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_jobs_below_one_is_an_error(tmp_path, capsys):
+    assert main(["reproduce", "--size", "smoke", "--output-dir", str(tmp_path), "--jobs", "0"]) != 0
+    assert "--jobs 0" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="jobs"):
+        reproduce(tmp_path, size="smoke", jobs=0)

@@ -15,7 +15,11 @@ def run(args: argparse.Namespace) -> int:
     if args.unseen_audio is not None and not Path(args.unseen_audio).is_dir():
         raise CLIError(f"--unseen-audio {args.unseen_audio}: not a directory")
     start = time.perf_counter()
-    summary = reproduce(args.output_dir, size=args.size, unseen_audio=args.unseen_audio, seed=args.seed)
+    if args.jobs is not None and args.jobs < 1:
+        raise CLIError(f"--jobs {args.jobs}: must be at least 1")
+    summary = reproduce(
+        args.output_dir, size=args.size, unseen_audio=args.unseen_audio, seed=args.seed, jobs=args.jobs
+    )
     output = Path(args.output_dir)
     print((output / "results.md").read_text(encoding="utf-8"))
     print(f"outputs in {output}/ (results.json, results.md, figures, models/); {time.perf_counter() - start:.0f} s")
@@ -46,5 +50,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--unseen-audio", default=None, help="folder of unseen clips (default ../shared/audio/unseen)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="variants trained at once, one process each (default: one per CPU core for the CPU sizes, 1 with a "
+        "GPU); the results do not depend on it",
+    )
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a check of the finding fails")
     parser.set_defaults(func=run)

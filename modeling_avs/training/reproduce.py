@@ -8,23 +8,28 @@ and off-screen conditions of the test split (and on unseen audio clips when a fo
 Outputs in the output folder, each written atomically (temporary file + rename): `results.json`, `results.md`,
 `bars.png`, `plots/<model>.png`, `similarity_histograms.png`, `overlays.png`, and `models/<model>/` (weights,
 processor, model card, `eval_results.json`). A finished model folder is reused by a rerun, and an interrupted
-training resumes from its last epoch checkpoint under `runs/<model>/`.
+training resumes from its last epoch checkpoint under `runs/<model>/`. Without a GPU the variants train in worker
+processes, one per core (`jobs`); each result is the same as in one process (same data, seed, thread count).
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import datasets
 import numpy as np
 import torch
+import transformers
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
-from transformers import PvtV2Config
+from transformers import PrinterCallback, PvtV2Config
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..configuration_vggish import VGGishConfig
@@ -32,6 +37,7 @@ from ..data import ConditionSamples, load_unseen_clips, make_synthetic_dataset
 from ..data.samples import undecoded_audio
 from ..data.schema import CONDITIONS
 from ..metrics import results_to_markdown
+from ..processing_avs import AVSProcessor
 from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
 from .encoder_pretraining import object_class_examples, pretrain_classifier, sound_class_examples
 from .evaluation import Evaluation, evaluate_model
@@ -111,7 +117,7 @@ SIZES: dict[str, ReproductionSize] = {
         batch_size=4,
         learning_rate=1e-3,
         model_config=_small_model([16, 32, 64, 128], 32, [8, 16, 16, 32, 32, 32], 64),
-        description="a small class-pretrained PVT-v2 / VGGish, per-frame TPAVI, 32×32 frames, 400 training videos: ~12 min on 2 CPU cores",
+        description="a small class-pretrained PVT-v2 / VGGish, per-frame TPAVI, 32×32 frames, 400 training videos: ~8 min on 2 CPU cores",
     ),
     "paper": ReproductionSize(
         name="paper",
@@ -357,46 +363,28 @@ def _load_evaluation(directory: Path, suffix: str = "") -> Evaluation:
     return Evaluation(payload["results"], payload["unseen_results"], similarities, overlay)
 
 
-def reproduce(
-    output_dir: str | Path = DEFAULT_OUTPUT_DIR,
-    size: str = "small",
-    unseen_audio: str | Path | None = None,
-    seed: int = 42,
-    progress: bool = True,
-) -> dict:
-    """
-    Run the reproduction (see the module docstring) and return the content of `results.json`.
+@dataclass
+class _Setup:
+    """What every variant needs: the data (deterministic from the seed), the processor and the test samples."""
 
-    Args:
-        output_dir: output folder (created; finished models in it are reused).
-        size: `"smoke"` (tests), `"small"` (default, ~15 min on 2 CPU cores) or `"paper"` (GPU), see `SIZES`.
-        unseen_audio: folder of extra negative clips (default: `../shared/audio/unseen` when it exists).
-        seed: seed of the data, the model initialisation and the negative draws.
-        progress: show progress bars.
-    """
-    if size not in SIZES:
-        raise ValueError(f"unknown size {size!r}; choose one of {sorted(SIZES)}")
-    scale = SIZES[size]
-    if scale.cpu_threads is not None and not torch.cuda.is_available():
-        # The small models train several times faster on one intra-op thread than on two on the 2-core
-        # reference machine (measured there, under load: ~8 vs ~1 steps/s): their convolutions are too small.
-        torch.set_num_threads(scale.cpu_threads)
-    start = time.perf_counter()
-    output = Path(output_dir)
-    (output / "models").mkdir(parents=True, exist_ok=True)
-    (output / "plots").mkdir(exist_ok=True)
-    unseen_dir = Path(unseen_audio) if unseen_audio is not None else default_unseen_audio_dir()
+    train_split: datasets.Dataset
+    test_split: datasets.Dataset
+    processor: AVSProcessor
+    featurizer: AVSFeaturizer
+    samples: FeaturizedSamples
+    unseen_samples: FeaturizedSamples | None
+    overlay_video: str
+
+
+def _setup(scale: ReproductionSize, seed: int, unseen_dir: Path | None) -> _Setup:
     extra_audio = load_unseen_clips(unseen_dir) if unseen_dir is not None else {}
     extra_audio = dict(list(extra_audio.items())[: scale.max_unseen_clips])
-
-    stages = tqdm(total=len(VARIANTS) + 2, desc="reproduce", unit="stage", disable=not progress)
-    stages.set_postfix_str("data")
     dataset = make_synthetic_dataset(
         "s4",
         num_videos={"train": scale.train_videos, "test": max(scale.test_videos, scale.unseen_videos)},
         image_size=scale.image_size,
         seed=seed,
-    )  # in memory: deterministic from the seed and fast to regenerate on a rerun
+    )  # in memory: deterministic from the seed and fast to regenerate (in a rerun or a worker process)
     test = dataset["test"]
     processor = build_processor(scale.image_size)
     featurizer = AVSFeaturizer(processor, cache=True)
@@ -409,59 +397,156 @@ def reproduce(
             ConditionSamples(unseen_split, ("positive",), extra_audio=extra_audio), featurizer, cache=True
         )
     overlay_video = standard_test[0]["video_id"]
-    encoders = _pretrained_encoders(output, dataset["train"], scale, processor, seed)
+    return _Setup(dataset["train"], standard_test, processor, featurizer, samples, unseen_samples, overlay_video)
+
+
+def _limit_threads(scale: ReproductionSize) -> None:
+    if scale.cpu_threads is not None and not torch.cuda.is_available():
+        # The small models train several times faster on one intra-op thread than on two on the 2-core
+        # reference machine (measured there, under load: ~8 vs ~1 steps/s): their convolutions are too small.
+        torch.set_num_threads(scale.cpu_threads)
+
+
+def default_jobs(size: str) -> int:
+    """Variants trained at once by default: one per CPU core (at most one per variant) for the one-thread CPU
+    sizes, else 1 (a GPU, or sizes that use every core themselves)."""
+    if SIZES[size].cpu_threads is None or torch.cuda.is_available():
+        return 1
+    return max(1, min(len(VARIANTS), os.cpu_count() or 1))
+
+
+def _train_variant(
+    output: Path,
+    size: str,
+    seed: int,
+    unseen_dir: Path | None,
+    name: str,
+    setup: _Setup | None = None,
+    progress: bool = False,
+) -> None:
+    """
+    Train, evaluate and save one variant into `output/models/<name>/` (with `training.json`). Runs in the main
+    process (`setup` given) or in a worker process (`setup` rebuilt from the seed); the result does not depend on
+    which: same data, seed, initial weights and intra-op thread count.
+    """
+    scale = SIZES[size]
+    _limit_threads(scale)
+    setup = setup if setup is not None else _setup(scale, seed, unseen_dir)
+    title, overrides = next((title, overrides) for variant, title, overrides in VARIANTS if variant == name)
+    recipe = reproduction_recipe(scale, overrides)
+    directory = output / "models" / name
+    encoders = _pretrained_encoders(output, setup.train_split, scale, setup.processor, seed)
+    model = _new_model(recipe, scale, seed, encoders)
+    run_dir = output / "runs" / name
+    args = training_arguments(
+        recipe,
+        run_dir,
+        eval_strategy="no",
+        save_strategy="epoch",
+        save_total_limit=1,
+        logging_steps=50,
+        seed=seed,
+        disable_tqdm=not progress,
+    )
+    trainer = build_trainer(
+        recipe, model, setup.processor, setup.train_split, args=args, drop_unsupervised_frames=scale.per_frame
+    )
+    if not progress:
+        trainer.remove_callback(PrinterCallback)  # the per-step log lines
+    trainer.train(resume_from_checkpoint=get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None)
+    training = {
+        "train_runtime_s": trainer.state.log_history[-1].get("train_runtime"),
+        "global_step": trainer.state.global_step,
+        "train_loss": trainer.state.log_history[-1].get("train_loss"),
+    }
+    evaluation = _evaluate(model, setup, scale)
+    gated = _evaluate(model, setup, scale, GATE_THRESHOLD) if name == "robust" else None
+    _save_model(directory, model, setup.processor, recipe, scale, evaluation, title, gated)
+    _atomic_write_text(directory / "training.json", json.dumps(training, indent=2))
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _quiet_worker() -> None:
+    """Initializer of the worker processes: the main process shows the progress, workers print nothing."""
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
+def _finished(output: Path, name: str) -> bool:
+    return (output / "models" / name / "training.json").is_file()
+
+
+def reproduce(
+    output_dir: str | Path = DEFAULT_OUTPUT_DIR,
+    size: str = "small",
+    unseen_audio: str | Path | None = None,
+    seed: int = 42,
+    progress: bool = True,
+    jobs: int | None = None,
+) -> dict:
+    """
+    Run the reproduction (see the module docstring) and return the content of `results.json`.
+
+    Args:
+        output_dir: output folder (created; finished models in it are reused).
+        size: `"smoke"` (tests), `"small"` (default, < 15 min on 2 CPU cores) or `"paper"` (GPU), see `SIZES`.
+        unseen_audio: folder of extra negative clips (default: `../shared/audio/unseen` when it exists).
+        seed: seed of the data, the model initialisation and the negative draws.
+        progress: show progress bars.
+        jobs: variants trained at once, each in its own process (default [`default_jobs`]); the results do not
+            depend on it.
+    """
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}; choose one of {sorted(SIZES)}")
+    jobs = default_jobs(size) if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    scale = SIZES[size]
+    _limit_threads(scale)
+    start = time.perf_counter()
+    output = Path(output_dir)
+    (output / "models").mkdir(parents=True, exist_ok=True)
+    (output / "plots").mkdir(exist_ok=True)
+    unseen_dir = Path(unseen_audio) if unseen_audio is not None else default_unseen_audio_dir()
+
+    stages = tqdm(total=len(VARIANTS) + 2, desc="reproduce", unit="stage", disable=not progress)
+    stages.set_postfix_str("data")
+    setup = _setup(scale, seed, unseen_dir)
+    encoders = _pretrained_encoders(output, setup.train_split, scale, setup.processor, seed)
     stages.update()
+
+    pending = [name for name, _, _ in VARIANTS if not _finished(output, name)]
+    stages.update(len(VARIANTS) - len(pending))
+    if jobs > 1 and len(pending) > 1:
+        context = multiprocessing.get_context("spawn")  # no fork of a process holding OpenMP threads
+        with ProcessPoolExecutor(min(jobs, len(pending)), context, _quiet_worker) as pool:
+            futures = {pool.submit(_train_variant, output, size, seed, unseen_dir, name): name for name in pending}
+            stages.set_postfix_str(f"training {', '.join(pending)} in {min(jobs, len(pending))} processes")
+            for future in as_completed(futures):
+                future.result()  # re-raises a worker's error
+                stages.update()
+    else:
+        for name in pending:
+            stages.set_postfix_str(name)
+            _train_variant(output, size, seed, unseen_dir, name, setup, progress)
+            stages.update()
 
     evaluations: dict[str, Evaluation] = {}
     training: dict[str, dict] = {}
-    for name, title, overrides in VARIANTS:
-        stages.set_postfix_str(name)
-        recipe = reproduction_recipe(scale, overrides)
+    for name, _, _ in VARIANTS:
         directory = output / "models" / name
-        if (directory / "eval_results.json").is_file():
-            evaluations[name] = _load_evaluation(directory)
-            training[name] = json.loads((directory / "training.json").read_text(encoding="utf-8"))
-            if name == "robust":
-                evaluations[GATED_NAME] = _load_evaluation(directory, "_gated")
-                training[GATED_NAME] = training[name]
-            stages.update()
-            continue
-        model = _new_model(recipe, scale, seed, encoders)
-        run_dir = output / "runs" / name
-        args = training_arguments(
-            recipe,
-            run_dir,
-            eval_strategy="no",
-            save_strategy="epoch",
-            save_total_limit=1,
-            logging_steps=50,
-            seed=seed,
-            disable_tqdm=not progress,
-        )
-        trainer = build_trainer(
-            recipe, model, processor, dataset["train"], args=args, drop_unsupervised_frames=scale.per_frame
-        )
-        trainer.train(resume_from_checkpoint=get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None)
-        training[name] = {
-            "train_runtime_s": trainer.state.log_history[-1].get("train_runtime"),
-            "global_step": trainer.state.global_step,
-            "train_loss": trainer.state.log_history[-1].get("train_loss"),
-        }
-        evaluations[name] = _evaluate(model, samples, unseen_samples, featurizer, scale, overlay_video)
-        gated = None
+        evaluations[name] = _load_evaluation(directory)
+        training[name] = json.loads((directory / "training.json").read_text(encoding="utf-8"))
         if name == "robust":
-            gated = _evaluate(model, samples, unseen_samples, featurizer, scale, overlay_video, GATE_THRESHOLD)
-            evaluations[GATED_NAME], training[GATED_NAME] = gated, training[name]
-        _save_model(directory, model, processor, recipe, scale, evaluations[name], title, gated)
-        _atomic_write_text(directory / "training.json", json.dumps(training[name], indent=2))
-        shutil.rmtree(run_dir, ignore_errors=True)
-        stages.update()
+            evaluations[GATED_NAME], training[GATED_NAME] = _load_evaluation(directory, "_gated"), training[name]
 
     stages.set_postfix_str("figures")
     initial_model = _new_model(reproduction_recipe(scale, VARIANTS[-1][2]), scale, seed, encoders)
-    before = _evaluate(initial_model, samples, None, featurizer, scale, overlay_video)
-    summary = _write_outputs(output, scale, evaluations, training, before, standard_test, seed, unseen_dir)
+    before = _evaluate(initial_model, setup, scale, unseen=False)
+    summary = _write_outputs(output, scale, evaluations, training, before, setup.test_split, seed, unseen_dir)
     summary["wall_time_s"] = time.perf_counter() - start
+    summary["jobs"] = jobs
     _atomic_write_text(output / "results.json", json.dumps(summary, indent=2))
     stages.update()
     stages.close()
@@ -527,21 +612,17 @@ def _pretrained_encoders(output: Path, train_split, scale: ReproductionSize, pro
 
 
 def _evaluate(
-    model,
-    samples,
-    unseen_samples,
-    featurizer,
-    scale: ReproductionSize,
-    overlay_video: str,
-    gate_threshold: float | None = None,
+    model, setup: _Setup, scale: ReproductionSize, gate_threshold: float | None = None, unseen: bool = True
 ) -> Evaluation:
-    collator = AVSDataCollator(list(samples.conditions), featurizer, "all", return_references=True)
-    evaluation = evaluate_model(model, samples, collator, scale.batch_size * 2, overlay_video, gate_threshold)
-    if unseen_samples is not None:
-        unseen_collator = AVSDataCollator(list(unseen_samples.conditions), featurizer, "all", return_references=True)
-        extra = evaluate_model(
-            model, unseen_samples, unseen_collator, scale.batch_size * 2, overlay_video, gate_threshold
-        )
+    """Scores on the standard test conditions (+ the unseen clips when `unseen` and available)."""
+    samples = setup.samples
+    collator = AVSDataCollator(list(samples.conditions), setup.featurizer, "all", return_references=True)
+    batch_size = scale.batch_size * 2
+    evaluation = evaluate_model(model, samples, collator, batch_size, setup.overlay_video, gate_threshold)
+    if unseen and setup.unseen_samples is not None:
+        unseen_samples = setup.unseen_samples
+        unseen_collator = AVSDataCollator(list(unseen_samples.conditions), setup.featurizer, "all", True)
+        extra = evaluate_model(model, unseen_samples, unseen_collator, batch_size, setup.overlay_video, gate_threshold)
         evaluation.unseen_results = extra.unseen_results
         for condition, values in extra.similarities.items():
             if condition != "positive":
