@@ -525,6 +525,9 @@ def reproduce(
             stages.set_postfix_str(f"training {', '.join(pending)} in {min(jobs, len(pending))} processes")
             for future in as_completed(futures):
                 future.result()  # re-raises a worker's error
+                pending.remove(futures[future])
+                if pending:
+                    stages.set_postfix_str(f"training {', '.join(pending)}")
                 stages.update()
     else:
         for name in pending:
