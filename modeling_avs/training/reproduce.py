@@ -495,7 +495,8 @@ def reproduce(
         seed: seed of the data, the model initialisation and the negative draws.
         progress: show progress bars.
         jobs: variants trained at once, each in its own process (default [`default_jobs`]); the results do not
-            depend on it.
+            depend on it. Worker processes are spawned, so a script calling this with `jobs > 1` needs the usual
+            `if __name__ == "__main__":` guard.
     """
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; choose one of {sorted(SIZES)}")
