@@ -63,6 +63,20 @@ def test_results_do_not_depend_on_the_number_of_processes(smoke_run, tmp_path):
         assert sequential["models"][name]["mean_similarity"] == parallel["models"][name]["mean_similarity"], name
 
 
+def test_without_worker_processes_the_variants_train_in_turn(smoke_run, tmp_path, monkeypatch, caplog):
+    import modeling_avs.training.reproduce as reproduction
+
+    def unavailable(*args, **kwargs):
+        raise OSError("no semaphores")
+
+    monkeypatch.setattr(reproduction, "ProcessPoolExecutor", unavailable)
+    summary = reproduce(tmp_path, size="smoke", jobs=3, progress=False)
+    assert "cannot start worker processes (no semaphores)" in caplog.text
+    parallel = json.loads((smoke_run[0] / "results.json").read_text())
+    for name in parallel["models"]:
+        assert summary["models"][name]["results"] == parallel["models"][name]["results"], name
+
+
 def test_saved_model_loads_with_auto_classes(smoke_run):
     import torch
     from transformers import AutoModel, AutoProcessor

@@ -15,6 +15,7 @@ processes, one per core (`jobs`); each result is the same as in one process (sam
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -44,6 +45,8 @@ from .evaluation import Evaluation, evaluate_model
 from .model_card import build_model_card
 from .recipes import TrainingRecipe, get_recipe
 from .trainer import build_model, build_processor, build_trainer, training_arguments
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_OUTPUT_DIR = "avs-robust-reproduce"
 DATASET_ID = "modeling-avs synthetic AVSBench-Robust S4"
@@ -473,6 +476,17 @@ def _quiet_worker() -> None:
     transformers.utils.logging.set_verbosity_error()
 
 
+def _worker_pool(workers: int) -> ProcessPoolExecutor | None:
+    """`workers` spawned worker processes (no fork of a process holding OpenMP threads), or None where this
+    platform cannot start them (no working semaphores, e.g. a container without /dev/shm): the variants then
+    train one after the other, with the same results."""
+    try:
+        return ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _quiet_worker)
+    except (ImportError, NotImplementedError, OSError) as error:
+        logger.warning("cannot start worker processes (%s); training the variants one after the other", error)
+        return None
+
+
 def _finished(output: Path, name: str) -> bool:
     return (output / "models" / name / "training.json").is_file()
 
@@ -519,11 +533,12 @@ def reproduce(
 
     pending = [name for name, _, _ in VARIANTS if not _finished(output, name)]
     stages.update(len(VARIANTS) - len(pending))
-    if jobs > 1 and len(pending) > 1:
-        context = multiprocessing.get_context("spawn")  # no fork of a process holding OpenMP threads
-        with ProcessPoolExecutor(min(jobs, len(pending)), context, _quiet_worker) as pool:
+    workers = min(jobs, len(pending))
+    pool = _worker_pool(workers) if workers > 1 else None
+    if pool is not None:
+        with pool:
             futures = {pool.submit(_train_variant, output, size, seed, unseen_dir, name): name for name in pending}
-            stages.set_postfix_str(f"training {', '.join(pending)} in {min(jobs, len(pending))} processes")
+            stages.set_postfix_str(f"training {', '.join(pending)} in {workers} processes")
             for future in as_completed(futures):
                 future.result()  # re-raises a worker's error
                 pending.remove(futures[future])
