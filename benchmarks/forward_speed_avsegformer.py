@@ -111,10 +111,15 @@ def peak_memory_gib() -> float:
     raise RuntimeError("VmHWM not found in /proc/self/status")
 
 
+def path_context(model, path: str) -> contextlib.AbstractContextManager:
+    """The context that switches `model` to `path` (the package's default path needs none)."""
+    context = {"reference": reference_path, "channels_last": channels_last_path}.get(path)
+    return context(model) if context else contextlib.nullcontext()
+
+
 def run_path(model, inputs: dict[str, torch.Tensor], path: str) -> tuple[float, float, torch.Tensor]:
     """One forward on `path`: seconds, peak resident memory (GiB) during it, logits."""
-    context = {"reference": reference_path, "channels_last": channels_last_path}.get(path)
-    with context(model) if context else contextlib.nullcontext():
+    with path_context(model, path):
         if path == "channels_last":
             inputs = dict(inputs, pixel_values=inputs["pixel_values"].contiguous(memory_format=torch.channels_last))
         reset_peak_memory()
@@ -127,11 +132,10 @@ def run_path(model, inputs: dict[str, torch.Tensor], path: str) -> tuple[float, 
 
 def count_flops(model, inputs: dict[str, torch.Tensor], path: str) -> float:
     """Floating-point operations of one forward on `path` (matmuls and convolutions, as `FlopCounterMode` counts)."""
-    context = {"reference": reference_path, "channels_last": channels_last_path}.get(path)
     flags = [parameter.requires_grad for parameter in model.parameters()]
     model.requires_grad_(False)  # FlopCounterMode's module tracker fails under no_grad with trainable weights
     try:
-        with context(model) if context else contextlib.nullcontext(), FlopCounterMode(display=False) as counter:
+        with path_context(model, path), FlopCounterMode(display=False) as counter:
             model(**inputs)
     finally:
         for parameter, flag in zip(model.parameters(), flags):

@@ -14,9 +14,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.unseen_audio is not None and not Path(args.unseen_audio).is_dir():
         raise CLIError(f"--unseen-audio {args.unseen_audio}: not a directory")
-    start = time.perf_counter()
     if args.jobs is not None and args.jobs < 1:
         raise CLIError(f"--jobs {args.jobs}: must be at least 1")
+    start = time.perf_counter()
     summary = reproduce(
         args.output_dir, size=args.size, unseen_audio=args.unseen_audio, seed=args.seed, jobs=args.jobs
     )

@@ -415,7 +415,7 @@ def default_jobs(size: str) -> int:
     sizes, else 1 (a GPU, or sizes that use every core themselves)."""
     if SIZES[size].cpu_threads is None or torch.cuda.is_available():
         return 1
-    return max(1, min(len(VARIANTS), os.cpu_count() or 1))
+    return min(len(VARIANTS), os.cpu_count() or 1)
 
 
 def _train_variant(
