@@ -4,6 +4,7 @@ import json
 import types
 
 import pytest
+import torch
 
 from modeling_avs.cli.main import main
 from modeling_avs.training.reproduce import GATED_NAME, VARIANTS, acceptance_checks, reproduce, results_table
@@ -78,12 +79,14 @@ def test_without_worker_processes_the_variants_train_in_turn(smoke_run, tmp_path
 
 
 def test_saved_model_loads_with_auto_classes(smoke_run):
-    import torch
     from transformers import AutoModel, AutoProcessor
 
     output, _ = smoke_run
     model = AutoModel.from_pretrained(output / "models" / "robust")
     processor = AutoProcessor.from_pretrained(output / "models" / "robust")
+    gate = json.loads((output / "models" / "robust" / "eval_results_gated.json").read_text())["gate"]
+    assert model.config.inference_gate_threshold == pytest.approx(gate["threshold"])  # the calibrated gate is saved
+    assert "inference_gate_threshold" in (output / "models" / "robust" / "README.md").read_text()
     frames = [torch.zeros(3, 32, 32, dtype=torch.uint8)] * 5
     inputs = processor(images=frames, audio=torch.zeros(80000).numpy(), sampling_rate=16000)
     assert model(**inputs).logits.shape == (5, 1, 32, 32)
@@ -98,61 +101,72 @@ def _results(positive_miou, g_fpr):
 
 
 def test_acceptance_checks_follow_the_rules():
+    gated = _results(0.58, 0.004)
+    gated["conditions"] |= {
+        name: {"miou": 0.0, "fscore": 0.0, "fpr": fpr, "num_frames": 5}
+        for name, fpr in (("silence", 0.0), ("noise", 0.008), ("offscreen", 0.004))
+    }
     results = {
         "baseline": _results(0.60, 0.10),
         "negatives_only": _results(0.59, 0.02),
-        "robust": _results(0.58, 0.004),
+        "robust": _results(0.585, 0.03),  # the same model without its gate
+        GATED_NAME: gated,
     }
     checks = acceptance_checks(results)
     assert checks["baseline_is_biased"]["passed"] and checks["robust_removes_bias"]["passed"]
     assert checks["robust_keeps_positive_miou"]["passed"] and not checks["negatives_only_removes_bias"]["passed"]
-    results["robust"] = _results(0.55, 0.004)
-    assert not acceptance_checks(results)["robust_keeps_positive_miou"]["passed"]
-    assert results_table({"a": results["baseline"], "b": results["robust"]}).count("\n| ") == 2
-    gated = _results(0.58, 0.01)
-    gated["conditions"] |= {
-        name: {"miou": 0.0, "fscore": 0.0, "fpr": fpr, "num_frames": 5}
-        for name, fpr in (("silence", 0.0), ("noise", 0.02), ("offscreen", 0.01))
-    }
-    checks = acceptance_checks(results | {GATED_NAME: gated})
+    assert not checks["ungated_robust_removes_bias"]["passed"]  # reported: the gate decides the required checks
     assert checks["gated_robust_silence_fpr"]["passed"] and not checks["gated_robust_noise_fpr"]["passed"]
+    results[GATED_NAME] = gated | {
+        "conditions": gated["conditions"] | {"positive": _results(0.55, 0)["conditions"]["positive"]}
+    }
+    assert not acceptance_checks(results)["robust_keeps_positive_miou"]["passed"]
+    results[GATED_NAME] = gated | {"global": gated["global"] | {"g_fpr": 0.006}}
+    assert not acceptance_checks(results)["robust_removes_bias"]["passed"]
+    assert results_table({"a": results["baseline"], "b": results["robust"]}).count("\n| ") == 2
+
+
+class ScoredFramesModel(torch.nn.Module):
+    """Foreground everywhere; each frame's similarity is read from its first pixel (see `collate_scored`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, pixel_values, input_features):
+        n, _, h, w = pixel_values.shape
+        return types.SimpleNamespace(logits=torch.full((n, 1, h, w), 5.0), similarity=pixel_values[:, 0, 0, 0])
+
+
+def scored_samples(scores: dict[str, list[float]]) -> list[dict]:
+    """One sample per frame score, `{condition: [similarity, ...]}`, with a `conditions` attribute."""
+
+    class Samples(list):
+        conditions = tuple(scores)
+
+    return Samples(
+        {"video_id": "v", "condition": condition, "condition_id": index, "score": score, "pixel_values": [0]}
+        for index, condition in enumerate(scores)
+        for score in scores[condition]
+    )
+
+
+def collate_scored(items):
+    n = len(items)
+    return {
+        "pixel_values": torch.tensor([item["score"] for item in items]).view(n, 1, 1, 1).expand(n, 3, 4, 4),
+        "input_features": torch.zeros(n, 1, 96, 64),
+        "condition_ids": torch.tensor([item["condition_id"] for item in items]),
+        "reference_masks": torch.ones(n, 4, 4),
+    }
 
 
 def test_similarity_gate_empties_the_masks_of_low_similarity_frames():
-    import torch
-
     from modeling_avs.training.evaluation import evaluate_model
 
-    class ConstantModel(torch.nn.Module):
-        """Foreground everywhere; similarity +1 for the first frame of a batch, -1 for the others."""
-
-        def __init__(self):
-            super().__init__()
-            self.anchor = torch.nn.Parameter(torch.zeros(1))
-
-        def forward(self, pixel_values, input_features):
-            n, _, h, w = pixel_values.shape
-            similarity = torch.where(torch.arange(n) == 0, 1.0, -1.0)
-            return types.SimpleNamespace(logits=torch.full((n, 1, h, w), 5.0), similarity=similarity)
-
-    class Samples(list):
-        conditions = ("positive", "silence")
-
-    def collate(items):
-        n = len(items)
-        return {
-            "pixel_values": torch.zeros(n, 3, 4, 4),
-            "input_features": torch.zeros(n, 1, 96, 64),
-            "condition_ids": torch.tensor([item["condition_id"] for item in items]),
-            "reference_masks": torch.ones(n, 4, 4),
-        }
-
-    samples = Samples(
-        {"video_id": "v", "condition": c, "condition_id": i, "pixel_values": [0]}
-        for i, c in enumerate(Samples.conditions)
-    )
-    plain = evaluate_model(ConstantModel(), samples, collate, batch_size=2)
-    gated = evaluate_model(ConstantModel(), samples, collate, batch_size=2, gate_threshold=0.5)
+    samples = scored_samples({"positive": [1.0], "silence": [-1.0]})
+    plain = evaluate_model(ScoredFramesModel(), samples, collate_scored, batch_size=2)
+    gated = evaluate_model(ScoredFramesModel(), samples, collate_scored, batch_size=2, gate_threshold=0.5)
     assert plain.results["conditions"]["silence"]["fpr"] == pytest.approx(1.0)
     assert gated.results["conditions"]["silence"]["fpr"] == 0.0  # sigmoid(-1) < 0.5: emptied
     assert gated.results["conditions"]["positive"]["fpr"] == pytest.approx(1.0)  # sigmoid(1) >= 0.5: kept
@@ -169,3 +183,20 @@ def test_jobs_below_one_is_an_error(tmp_path, capsys):
     assert "--jobs 0" in capsys.readouterr().err
     with pytest.raises(ValueError, match="jobs"):
         reproduce(tmp_path, size="smoke", jobs=0)
+
+
+def test_gate_calibration_picks_the_lowest_threshold_within_the_false_positive_budget():
+    from modeling_avs.training.evaluation import calibrate_gate
+
+    # Positives score 0.8 and 0.6; the negatives 0.7 (one noise frame), 0.1 and -0.5.
+    samples = scored_samples(
+        {"positive": [0.8, 0.6], "silence": [-0.5, -0.5], "noise": [0.7, 0.1], "offscreen": [0.1, -0.5]}
+    )
+    calibration = calibrate_gate(ScoredFramesModel(), samples, collate_scored, batch_size=3, max_g_fpr=0.0)
+    # Only a gate above the noise frame's 0.7 keeps every negative empty; the lowest such candidate is 0.8.
+    assert calibration.threshold == pytest.approx(float(torch.sigmoid(torch.tensor(0.8))))
+    similarities = [entry["similarity"] for entry in calibration.sweep]
+    assert similarities == sorted(similarities)
+    assert calibration.sweep[0]["g_fpr"] > 0
+    loose = calibrate_gate(ScoredFramesModel(), samples, collate_scored, batch_size=3, max_g_fpr=0.2)
+    assert loose.threshold < calibration.threshold

@@ -1,11 +1,18 @@
 import numpy as np
+import pytest
 import torch
 from conftest import tiny_vggish_config
 
 from modeling_avs import VGGishFeatureExtractor, VGGishModel
 from modeling_avs.data import make_synthetic_dataset
 from modeling_avs.data.samples import undecoded_audio
-from modeling_avs.training.encoder_pretraining import object_class_examples, pretrain_classifier, sound_class_examples
+from modeling_avs.training.encoder_pretraining import (
+    generated_object_frames,
+    normalize_frames,
+    object_class_examples,
+    pretrain_classifier,
+    sound_class_examples,
+)
 
 
 def test_sound_class_examples_label_every_second_of_every_video():
@@ -47,3 +54,29 @@ def test_object_class_examples_label_every_frame():
     pixels, labels = object_class_examples(split, AVSImageProcessor(size={"height": 32, "width": 32}), names)
     assert pixels.shape == (15, 3, 32, 32)
     assert labels.tolist() == [names.index(category) for category in split["category"] for _ in range(5)]
+
+
+def test_generated_object_frames_are_reproducible_labelled_single_object_frames():
+    from PIL import Image
+
+    from modeling_avs import AVSImageProcessor
+    from modeling_avs.data.synthetic_visual import SYNTHETIC_CLASSES
+
+    names = ["playing_piano", "race_car", "cat_meowing"]
+    frames, labels = generated_object_frames(12, 32, names, seed=5)
+    assert frames.shape == (12, 3, 32, 32) and frames.dtype == torch.uint8
+    assert labels.shape == (12,) and set(labels.tolist()) <= {0, 1, 2}
+    again, again_labels = generated_object_frames(12, 32, names, seed=5)
+    assert torch.equal(frames, again) and torch.equal(labels, again_labels)
+    assert not torch.equal(frames, generated_object_frames(12, 32, names, seed=6)[0])
+    # Each frame shows its class: the class colour (within the per-object shift of +-20) covers some pixels.
+    colors = {cls.s4_category: np.array(cls.color) for cls in SYNTHETIC_CLASSES}
+    for frame, label in zip(frames.permute(0, 2, 3, 1).numpy().astype(int), labels.tolist()):
+        assert (np.abs(frame - colors[names[label]]).max(axis=2) <= 20).sum() >= 10
+    # The normalisation is the image processor's.
+    processor = AVSImageProcessor(size={"height": 32, "width": 32})
+    images = [Image.fromarray(frame) for frame in frames[:3].permute(0, 2, 3, 1).numpy()]
+    expected = processor(images, return_tensors="pt")["pixel_values"]
+    assert torch.allclose(normalize_frames(frames[:3], processor), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="unknown S4 categories"):
+        generated_object_frames(2, 32, ["tuba"], seed=0)

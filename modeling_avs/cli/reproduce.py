@@ -54,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--jobs",
         type=int,
         default=None,
-        help="variants trained at once, one process each (default: one per CPU core for the CPU sizes, 1 with a "
+        help="variants trained at once, one process each (default: all three for the CPU sizes, 1 with a "
         "GPU); the results do not depend on it",
     )
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a check of the finding fails")

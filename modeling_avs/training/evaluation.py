@@ -73,4 +73,66 @@ def evaluate_model(
     return Evaluation(standard.compute(), unseen.compute() if has_unseen else None, similarities, overlay)
 
 
-__all__ = ["Evaluation", "evaluate_model"]
+@dataclass
+class GateCalibration:
+    """The similarity gate chosen on a validation split: `threshold` on `sigmoid(similarity)` (what
+    `config.inference_gate_threshold` holds) and, for every candidate, the validation G-FPR and positive mIoU."""
+
+    threshold: float
+    max_g_fpr: float
+    sweep: list[dict]
+
+
+def calibrate_gate(
+    model: torch.nn.Module,
+    samples: FeaturizedSamples,
+    collator: AVSDataCollator,
+    batch_size: int,
+    max_g_fpr: float,
+    num_candidates: int = 101,
+) -> GateCalibration:
+    """
+    Choose the similarity gate of `model` on validation `samples` (positive + negative conditions): the model runs
+    once; the candidate thresholds are `num_candidates` quantiles of the similarities it gives (observed values); the chosen one is the
+    lowest whose gated masks keep the validation G-FPR within `max_g_fpr` (an operating point set by a
+    false-positive budget, as for a detector), or the one with the lowest G-FPR when none does.
+    """
+    names = list(samples.conditions)
+    device = next(model.parameters()).device
+    logits, similarity, references, condition_ids = [], [], [], []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(samples), batch_size):
+            batch = collator([samples[index] for index in range(start, min(start + batch_size, len(samples)))])
+            outputs = model(
+                pixel_values=batch["pixel_values"].to(device), input_features=batch["input_features"].to(device)
+            )
+            logits.append(outputs.logits.float().cpu())
+            similarity.append(outputs.similarity.float().cpu())
+            references.append(batch["reference_masks"])
+            condition_ids.append(batch["condition_ids"])
+    logits, similarity = torch.cat(logits), torch.cat(similarity)
+    references, condition_ids = torch.cat(references), torch.cat(condition_ids)
+    quantiles = np.linspace(0.0, 1.0, num_candidates)
+    candidates = np.unique(np.quantile(similarity.numpy(), quantiles, method="lower"))  # observed values
+    sweep = []
+    for candidate in candidates.tolist():
+        gated = logits.clone()
+        gated[similarity < candidate] = torch.finfo(gated.dtype).min
+        evaluator = RobustAVSEvaluator(condition_names=names)
+        evaluator.update(gated, references, condition_ids)
+        results = evaluator.compute()
+        sweep.append(
+            {
+                "similarity": candidate,
+                "threshold": float(torch.sigmoid(torch.tensor(candidate))),
+                "g_fpr": results["global"]["g_fpr"],
+                "positive_miou": results["conditions"]["positive"]["miou"],
+            }
+        )
+    within = [entry for entry in sweep if entry["g_fpr"] <= max_g_fpr]
+    chosen = within[0] if within else min(sweep, key=lambda entry: entry["g_fpr"])
+    return GateCalibration(chosen["threshold"], max_g_fpr, sweep)
+
+
+__all__ = ["Evaluation", "GateCalibration", "calibrate_gate", "evaluate_model"]
