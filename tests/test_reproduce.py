@@ -86,7 +86,8 @@ def test_saved_model_loads_with_auto_classes(smoke_run):
     processor = AutoProcessor.from_pretrained(output / "models" / "robust")
     gate = json.loads((output / "models" / "robust" / "eval_results_gated.json").read_text())["gate"]
     assert model.config.inference_gate_threshold == pytest.approx(gate["threshold"])  # the calibrated gate is saved
-    assert "inference_gate_threshold" in (output / "models" / "robust" / "README.md").read_text()
+    card = (output / "models" / "robust" / "README.md").read_text()
+    assert "inference_gate_threshold" in card and "masks not gated" not in card
     frames = [torch.zeros(3, 32, 32, dtype=torch.uint8)] * 5
     inputs = processor(images=frames, audio=torch.zeros(80000).numpy(), sampling_rate=16000)
     assert model(**inputs).logits.shape == (5, 1, 32, 32)

@@ -379,6 +379,8 @@ def _save_model(
         deviations.append("The pretrained backbone stays frozen during the segmentation training.")
     if "noise" in recipe.train_negative_conditions and recipe.negative_ratio > 0:
         deviations.append("Noise is a training negative too (the official recipe trains on silence and off-screen).")
+    if calibration is not None:
+        title = GATED_TITLE  # the saved config applies the gate, so the card describes the gated model
     summary = f"{title}, trained by `avs-robust reproduce --size {size.name}` ({size.description})."
     if calibration is not None:
         deviations.append(
