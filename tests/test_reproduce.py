@@ -53,6 +53,26 @@ def test_rerun_reuses_finished_models(smoke_run):
         assert (output / "models" / name / "model.safetensors").stat().st_mtime_ns == mtime, name
 
 
+def test_results_of_other_settings_are_not_reused(smoke_run, tmp_path):
+    import dataclasses
+    import shutil
+
+    from modeling_avs.training.reproduce import SIZES, _finished
+
+    output, _ = smoke_run
+    scale = SIZES["smoke"]
+    assert all(_finished(output, scale, 42, name) for name, _, _ in VARIANTS)
+    assert not _finished(output, dataclasses.replace(scale, num_epochs=2), 42, "robust")
+    assert not _finished(output, scale, 7, "robust")
+    # A folder written by an older version of the command (no settings recorded) is trained again.
+    copy = tmp_path / "models" / "robust"
+    shutil.copytree(output / "models" / "robust", copy)
+    training = json.loads((copy / "training.json").read_text())
+    del training["settings"]
+    (copy / "training.json").write_text(json.dumps(training))
+    assert not _finished(tmp_path, scale, 42, "robust")
+
+
 def test_results_do_not_depend_on_the_number_of_processes(smoke_run, tmp_path):
     output, _ = smoke_run
     assert main(["reproduce", "--size", "smoke", "--output-dir", str(tmp_path), "--jobs", "1"]) == 0
@@ -201,3 +221,15 @@ def test_gate_calibration_picks_the_lowest_threshold_within_the_false_positive_b
     assert calibration.sweep[0]["g_fpr"] > 0
     loose = calibrate_gate(ScoredFramesModel(), samples, collate_scored, batch_size=3, max_g_fpr=0.2)
     assert loose.threshold < calibration.threshold
+
+
+def test_checkpoints_of_a_run_with_other_settings_are_discarded(tmp_path, caplog):
+    from modeling_avs.training.reproduce import SIZES, _finished, _train_variant
+
+    run_dir = tmp_path / "runs" / "baseline"
+    (run_dir / "checkpoint-1").mkdir(parents=True)  # resuming from this (empty) checkpoint would fail
+    (run_dir / "settings.json").write_text(json.dumps({"seed": 0}))
+    (tmp_path / "models").mkdir()
+    _train_variant(tmp_path, "smoke", 42, None, "baseline")
+    assert "discarding the checkpoints of a run with other settings" in caplog.text
+    assert _finished(tmp_path, SIZES["smoke"], 42, "baseline")

@@ -7,8 +7,9 @@ and off-screen conditions of the test split (and on unseen audio clips when a fo
 
 Outputs in the output folder, each written atomically (temporary file + rename): `results.json`, `results.md`,
 `bars.png`, `plots/<model>.png`, `similarity_histograms.png`, `overlays.png`, and `models/<model>/` (weights,
-processor, model card, `eval_results.json`). A finished model folder is reused by a rerun, and an interrupted
-training resumes from its last epoch checkpoint under `runs/<model>/`. Without a GPU the variants train in worker
+processor, model card, `eval_results.json`). A finished model folder is reused by a rerun with the same settings
+(size, seed, recipe; anything else is trained again), and an interrupted training resumes from its last epoch
+checkpoint under `runs/<model>/`. Without a GPU the variants train in worker
 processes, all at once by default (`jobs`); each result is the same as in one process (same data, seed, thread count).
 """
 
@@ -512,6 +513,12 @@ def _train_variant(
     encoders = _pretrained_encoders(output, setup.train_split, scale, setup.processor, seed)
     model = _new_model(recipe, scale, seed, encoders)
     run_dir = output / "runs" / name
+    settings = _settings(scale, seed, recipe)
+    if run_dir.is_dir() and _read_json(run_dir / "settings.json") != settings:
+        logger.warning("%s: discarding the checkpoints of a run with other settings", run_dir)
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write_text(run_dir / "settings.json", json.dumps(settings, indent=2))
     args = training_arguments(
         recipe,
         run_dir,
@@ -529,6 +536,7 @@ def _train_variant(
         trainer.remove_callback(PrinterCallback)  # the per-step log lines
     trainer.train(resume_from_checkpoint=get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None)
     training = {
+        "settings": settings,
         "train_runtime_s": trainer.state.log_history[-1].get("train_runtime"),
         "global_step": trainer.state.global_step,
         "train_loss": trainer.state.log_history[-1].get("train_loss"),
@@ -565,8 +573,22 @@ def _worker_pool(workers: int) -> ProcessPoolExecutor | None:
         return None
 
 
-def _finished(output: Path, name: str) -> bool:
-    return (output / "models" / name / "training.json").is_file()
+def _settings(scale: ReproductionSize, seed: int, recipe: TrainingRecipe | None = None) -> dict:
+    """What a saved result depends on (as JSON reads it back): the size preset, the seed and the recipe."""
+    settings = {"size": asdict(scale), "seed": seed, "recipe": recipe.to_dict() if recipe is not None else None}
+    return json.loads(json.dumps(settings))
+
+
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _finished(output: Path, scale: ReproductionSize, seed: int, name: str) -> bool:
+    """Whether `models/<name>/` holds this variant trained with the current settings (a folder written by other
+    settings, or by an older version of this command, is retrained)."""
+    recipe = reproduction_recipe(scale, next(overrides for variant, _, overrides in VARIANTS if variant == name))
+    training = _read_json(output / "models" / name / "training.json")
+    return training is not None and training.get("settings") == _settings(scale, seed, recipe)
 
 
 def reproduce(
@@ -610,7 +632,7 @@ def reproduce(
     encoders = _pretrained_encoders(output, setup.train_split, scale, setup.processor, seed)
     stages.update()
 
-    pending = [name for name, _, _ in VARIANTS if not _finished(output, name)]
+    pending = [name for name, _, _ in VARIANTS if not _finished(output, scale, seed, name)]
     stages.update(len(VARIANTS) - len(pending))
     workers = min(jobs, len(pending))
     pool = _worker_pool(workers) if workers > 1 else None
@@ -671,7 +693,8 @@ def _pretrained_encoders(output: Path, train_split, scale: ReproductionSize, pro
     `seed + 1`, none of them a benchmark video) or, when 0, on the train split's frames.
     """
     directory = output / "pretrained_encoders"
-    if (directory / "pretraining.json").is_file():
+    previous = _read_json(directory / "pretraining.json")
+    if previous is not None and previous.get("settings") == _settings(scale, seed):
         return {name: load_file(directory / f"{name}.safetensors") for name in ("audio_encoder", "backbone")}
     torch.manual_seed(seed)
     template = build_model(reproduction_recipe(scale, {}), scale.model_config)
@@ -727,6 +750,7 @@ def _pretrained_encoders(output: Path, train_split, scale: ReproductionSize, pro
         "train_accuracy": accuracy,
         "epochs": {"audio_encoder": scale.pretraining_epochs, "backbone": visual_epochs},
         "backbone_frames": len(frame_labels),
+        "settings": _settings(scale, seed),
     }
     (temporary / "pretraining.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     shutil.rmtree(directory, ignore_errors=True)
