@@ -40,6 +40,8 @@ def test_smoke_run_writes_every_output(smoke_run):
         assert "model-index" in card and "avsbench-robust" in card and "G-FPR" in card
         assert (output / "plots" / f"{name}.png").is_file()
     assert set(summary["checks"]) >= {"baseline_is_biased", "robust_removes_bias", "robust_keeps_positive_miou"}
+    gate = summary["similarity_gate"]  # the calibrated gate, as the sigmoid threshold and the similarity
+    assert gate["threshold"] == pytest.approx(float(torch.sigmoid(torch.tensor(gate["similarity"]))))
     table = (output / "results.md").read_text()
     assert all(description in table for _, description, _ in VARIANTS)
     assert not (output / "runs").exists() or not any((output / "runs").iterdir())
@@ -216,6 +218,7 @@ def test_gate_calibration_picks_the_lowest_threshold_within_the_false_positive_b
     calibration = calibrate_gate(ScoredFramesModel(), samples, collate_scored, batch_size=3, max_g_fpr=0.0)
     # Only a gate above the noise frame's 0.7 keeps every negative empty; the lowest such candidate is 0.8.
     assert calibration.threshold == pytest.approx(float(torch.sigmoid(torch.tensor(0.8))))
+    assert calibration.similarity == pytest.approx(0.8)
     similarities = [entry["similarity"] for entry in calibration.sweep]
     assert similarities == sorted(similarities)
     assert calibration.sweep[0]["g_fpr"] > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,34 @@ class Evaluation:
     unseen_results: dict | None
     similarities: dict[str, list[float]]
     overlay_masks: dict[str, np.ndarray]
+    gate: dict | None = None  # the similarity gate applied to the masks, when one was
+
+
+def _predictions(
+    model: torch.nn.Module, samples: FeaturizedSamples, collator: AVSDataCollator, batch_size: int
+) -> Iterator[tuple[list[dict], dict, torch.Tensor, torch.Tensor]]:
+    """Run `model` over `samples` in batches: yields the items, the collated batch, the logits `[n, 1, H, W]` and the
+    similarities `[n]` (float32, on the CPU)."""
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(samples), batch_size):
+            items = [samples[index] for index in range(start, min(start + batch_size, len(samples)))]
+            batch = collator(items)
+            outputs = model(
+                pixel_values=batch["pixel_values"].to(device), input_features=batch["input_features"].to(device)
+            )
+            yield items, batch, outputs.logits.float().cpu(), outputs.similarity.float().cpu()
+
+
+def gate_logits(logits: torch.Tensor, similarity: torch.Tensor, gate_threshold: float | None) -> torch.Tensor:
+    """`logits` `[n, 1, H, W]` with the frames whose `sigmoid(similarity)` `[n]` is below `gate_threshold` emptied
+    (the `inference_gate_threshold` post-processing; unchanged when it is None)."""
+    if gate_threshold is None:
+        return logits
+    gated = logits.clone()
+    gated[torch.sigmoid(similarity) < gate_threshold] = torch.finfo(gated.dtype).min
+    return gated
 
 
 def evaluate_model(
@@ -34,41 +63,29 @@ def evaluate_model(
     Score `model` on every condition of `samples`: the standard conditions (positive, silence, noise, off-screen,
     G-metrics over the three negatives) and, separately, the unseen clips (positive + `unseen:*`, G-metrics over
     the clips). Also returns the similarity of every frame per condition and the masks `[H, W]` predicted for the
-    first frame of `overlay_video` under each condition. With `gate_threshold`, the masks of frames whose
-    `sigmoid(similarity)` is below it are emptied first (the `inference_gate_threshold` post-processing).
+    first frame of `overlay_video` under each condition. With `gate_threshold`, masks are gated first (`gate_logits`).
     """
     names = list(samples.conditions)
     standard = RobustAVSEvaluator(condition_names=names)
     unseen = RobustAVSEvaluator(condition_names=names)
     similarities = {name: [] for name in names}
     overlay = {}
-    device = next(model.parameters()).device
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(samples), batch_size):
-            items = [samples[index] for index in range(start, min(start + batch_size, len(samples)))]
-            batch = collator(items)
-            outputs = model(
-                pixel_values=batch["pixel_values"].to(device), input_features=batch["input_features"].to(device)
-            )
-            logits, condition_ids = outputs.logits.float().cpu(), batch["condition_ids"]
-            if gate_threshold is not None:
-                gated = torch.sigmoid(outputs.similarity.float().cpu()) < gate_threshold
-                logits[gated] = torch.finfo(logits.dtype).min
-            is_standard = torch.tensor([names[i] in CONDITIONS for i in condition_ids.tolist()])
-            is_unseen = torch.tensor(
-                [names[i] == "positive" or names[i] not in CONDITIONS for i in condition_ids.tolist()]
-            )
-            for evaluator, keep in ((standard, is_standard), (unseen, is_unseen)):
-                if keep.any():
-                    evaluator.update(logits[keep], batch["reference_masks"][keep], condition_ids[keep])
-            for condition_id, similarity in zip(condition_ids.tolist(), outputs.similarity.float().cpu().tolist()):
-                similarities[names[condition_id]].append(similarity)
-            offset = 0
-            for item in items:
-                if item["video_id"] == overlay_video:
-                    overlay[item["condition"]] = (logits[offset, 0] > 0).numpy()
-                offset += len(item["pixel_values"])
+    for items, batch, logits, similarity in _predictions(model, samples, collator, batch_size):
+        logits, condition_ids = gate_logits(logits, similarity, gate_threshold), batch["condition_ids"]
+        is_standard = torch.tensor([names[i] in CONDITIONS for i in condition_ids.tolist()])
+        is_unseen = torch.tensor(
+            [names[i] == "positive" or names[i] not in CONDITIONS for i in condition_ids.tolist()]
+        )
+        for evaluator, keep in ((standard, is_standard), (unseen, is_unseen)):
+            if keep.any():
+                evaluator.update(logits[keep], batch["reference_masks"][keep], condition_ids[keep])
+        for condition_id, value in zip(condition_ids.tolist(), similarity.tolist()):
+            similarities[names[condition_id]].append(value)
+        offset = 0
+        for item in items:
+            if item["video_id"] == overlay_video:
+                overlay[item["condition"]] = (logits[offset, 0] > 0).numpy()
+            offset += len(item["pixel_values"])
     has_unseen = any(name not in CONDITIONS for name in names)
     return Evaluation(standard.compute(), unseen.compute() if has_unseen else None, similarities, overlay)
 
@@ -76,9 +93,11 @@ def evaluate_model(
 @dataclass
 class GateCalibration:
     """The similarity gate chosen on a validation split: `threshold` on `sigmoid(similarity)` (what
-    `config.inference_gate_threshold` holds) and, for every candidate, the validation G-FPR and positive mIoU."""
+    `config.inference_gate_threshold` holds), the `similarity` it corresponds to, the G-FPR budget, and for every
+    candidate the validation G-FPR and positive mIoU."""
 
     threshold: float
+    similarity: float
     max_g_fpr: float
     sweep: list[dict]
 
@@ -93,46 +112,36 @@ def calibrate_gate(
 ) -> GateCalibration:
     """
     Choose the similarity gate of `model` on validation `samples` (positive + negative conditions): the model runs
-    once; the candidate thresholds are `num_candidates` quantiles of the similarities it gives (observed values); the chosen one is the
-    lowest whose gated masks keep the validation G-FPR within `max_g_fpr` (an operating point set by a
-    false-positive budget, as for a detector), or the one with the lowest G-FPR when none does.
+    once; the candidates are `num_candidates` quantiles of the similarities it gives (observed values); the chosen
+    one is the lowest whose gated masks (`gate_logits`, as at test time) keep the validation G-FPR within
+    `max_g_fpr` (an operating point set by a false-positive budget, as for a detector), or the one with the lowest
+    G-FPR when none does.
     """
     names = list(samples.conditions)
-    device = next(model.parameters()).device
-    logits, similarity, references, condition_ids = [], [], [], []
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(samples), batch_size):
-            batch = collator([samples[index] for index in range(start, min(start + batch_size, len(samples)))])
-            outputs = model(
-                pixel_values=batch["pixel_values"].to(device), input_features=batch["input_features"].to(device)
-            )
-            logits.append(outputs.logits.float().cpu())
-            similarity.append(outputs.similarity.float().cpu())
-            references.append(batch["reference_masks"])
-            condition_ids.append(batch["condition_ids"])
-    logits, similarity = torch.cat(logits), torch.cat(similarity)
-    references, condition_ids = torch.cat(references), torch.cat(condition_ids)
+    predictions = list(_predictions(model, samples, collator, batch_size))
+    logits = torch.cat([logits for _, _, logits, _ in predictions])
+    similarity = torch.cat([similarity for _, _, _, similarity in predictions])
+    references = torch.cat([batch["reference_masks"] for _, batch, _, _ in predictions])
+    condition_ids = torch.cat([batch["condition_ids"] for _, batch, _, _ in predictions])
     quantiles = np.linspace(0.0, 1.0, num_candidates)
     candidates = np.unique(np.quantile(similarity.numpy(), quantiles, method="lower"))  # observed values
     sweep = []
     for candidate in candidates.tolist():
-        gated = logits.clone()
-        gated[similarity < candidate] = torch.finfo(gated.dtype).min
+        threshold = float(torch.sigmoid(torch.tensor(candidate, dtype=similarity.dtype)))
         evaluator = RobustAVSEvaluator(condition_names=names)
-        evaluator.update(gated, references, condition_ids)
+        evaluator.update(gate_logits(logits, similarity, threshold), references, condition_ids)
         results = evaluator.compute()
         sweep.append(
             {
                 "similarity": candidate,
-                "threshold": float(torch.sigmoid(torch.tensor(candidate))),
+                "threshold": threshold,
                 "g_fpr": results["global"]["g_fpr"],
                 "positive_miou": results["conditions"]["positive"]["miou"],
             }
         )
     within = [entry for entry in sweep if entry["g_fpr"] <= max_g_fpr]
     chosen = within[0] if within else min(sweep, key=lambda entry: entry["g_fpr"])
-    return GateCalibration(chosen["threshold"], max_g_fpr, sweep)
+    return GateCalibration(chosen["threshold"], chosen["similarity"], max_g_fpr, sweep)
 
 
-__all__ = ["Evaluation", "GateCalibration", "calibrate_gate", "evaluate_model"]
+__all__ = ["Evaluation", "GateCalibration", "calibrate_gate", "evaluate_model", "gate_logits"]

@@ -23,6 +23,7 @@ import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import datasets
@@ -380,17 +381,19 @@ def _save_model(
         deviations.append("The pretrained backbone stays frozen during the segmentation training.")
     if "noise" in recipe.train_negative_conditions and recipe.negative_ratio > 0:
         deviations.append("Noise is a training negative too (the official recipe trains on silence and off-screen).")
+    scored = "masks"
     if calibration is not None:
-        title = GATED_TITLE  # the saved config applies the gate, so the card describes the gated model
-    summary = f"{title}, trained by `avs-robust reproduce --size {size.name}` ({size.description})."
-    if calibration is not None:
+        title, scored = GATED_TITLE, "gated masks"  # the saved config applies the gate: the card describes it
         deviations.append(
             f"Masks are gated by the similarity classifier (`inference_gate_threshold` = {calibration.threshold:.4f}, "
             f"the lowest threshold keeping the validation G-FPR within {calibration.max_g_fpr}); the original "
             "AVSegFormer-robust inference does not gate. Set `model.config.inference_gate_threshold = None` to turn "
             "it off."
         )
-        summary += " The reported scores are those of the gated masks."
+    summary = (
+        f"{title}, trained by `avs-robust reproduce --size {size.name}` ({size.description}). "
+        f"The reported scores are those of its {scored}."
+    )
     card = build_model_card(
         (gated or evaluation).results,
         recipe,
@@ -412,7 +415,11 @@ def _save_model(
         gated_payload = {
             "results": gated.results,
             "unseen_results": gated.unseen_results,
-            "gate": {"threshold": calibration.threshold, "max_g_fpr": calibration.max_g_fpr},
+            "gate": {
+                "threshold": calibration.threshold,
+                "similarity": calibration.similarity,
+                "max_g_fpr": calibration.max_g_fpr,
+            },
             "validation_sweep": calibration.sweep,
         }
         (temporary / "eval_results_gated.json").write_text(json.dumps(gated_payload, indent=2), encoding="utf-8")
@@ -426,7 +433,7 @@ def _load_evaluation(directory: Path, suffix: str = "") -> Evaluation:
     similarities = json.loads((directory / "similarities.json").read_text(encoding="utf-8"))
     with np.load(directory / f"overlay_masks{suffix}.npz") as masks:
         overlay = {name: masks[name] for name in masks.files}
-    return Evaluation(payload["results"], payload["unseen_results"], similarities, overlay)
+    return Evaluation(payload["results"], payload["unseen_results"], similarities, overlay, payload.get("gate"))
 
 
 @dataclass
@@ -507,8 +514,8 @@ def _train_variant(
     scale = SIZES[size]
     _limit_threads(scale)
     setup = setup if setup is not None else _setup(scale, seed, unseen_dir)
-    title, overrides = next((title, overrides) for variant, title, overrides in VARIANTS if variant == name)
-    recipe = reproduction_recipe(scale, overrides)
+    title = next(title for variant, title, _ in VARIANTS if variant == name)
+    recipe = _variant_recipe(scale, name)
     directory = output / "models" / name
     encoders = _pretrained_encoders(output, setup.train_split, scale, setup.processor, seed)
     model = _new_model(recipe, scale, seed, encoders)
@@ -534,7 +541,7 @@ def _train_variant(
     )
     if not progress:
         trainer.remove_callback(PrinterCallback)  # the per-step log lines
-    trainer.train(resume_from_checkpoint=get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None)
+    trainer.train(resume_from_checkpoint=get_last_checkpoint(str(run_dir)))
     training = {
         "settings": settings,
         "train_runtime_s": trainer.state.log_history[-1].get("train_runtime"),
@@ -573,6 +580,10 @@ def _worker_pool(workers: int) -> ProcessPoolExecutor | None:
         return None
 
 
+def _variant_recipe(scale: ReproductionSize, name: str) -> TrainingRecipe:
+    return reproduction_recipe(scale, next(overrides for variant, _, overrides in VARIANTS if variant == name))
+
+
 def _settings(scale: ReproductionSize, seed: int, recipe: TrainingRecipe | None = None) -> dict:
     """What a saved result depends on (as JSON reads it back): the size preset, the seed and the recipe."""
     settings = {"size": asdict(scale), "seed": seed, "recipe": recipe.to_dict() if recipe is not None else None}
@@ -586,7 +597,7 @@ def _read_json(path: Path) -> dict | None:
 def _finished(output: Path, scale: ReproductionSize, seed: int, name: str) -> bool:
     """Whether `models/<name>/` holds this variant trained with the current settings (a folder written by other
     settings, or by an older version of this command, is retrained)."""
-    recipe = reproduction_recipe(scale, next(overrides for variant, _, overrides in VARIANTS if variant == name))
+    recipe = _variant_recipe(scale, name)
     training = _read_json(output / "models" / name / "training.json")
     return training is not None and training.get("settings") == _settings(scale, seed, recipe)
 
@@ -660,14 +671,11 @@ def reproduce(
         training[name] = json.loads((directory / "training.json").read_text(encoding="utf-8"))
         if name == "robust":
             evaluations[GATED_NAME], training[GATED_NAME] = _load_evaluation(directory, "_gated"), training[name]
-            gated_payload = json.loads((directory / "eval_results_gated.json").read_text(encoding="utf-8"))
 
     stages.set_postfix_str("figures")
     initial_model = _new_model(reproduction_recipe(scale, VARIANTS[-1][2]), scale, seed, encoders)
     before = _evaluate(initial_model, setup, scale, unseen=False)
-    summary = _write_outputs(
-        output, scale, evaluations, training, before, setup.test_split, seed, unseen_dir, gated_payload["gate"]
-    )
+    summary = _write_outputs(output, scale, evaluations, training, before, setup.test_split, seed, unseen_dir)
     summary["wall_time_s"] = time.perf_counter() - start
     summary["jobs"] = jobs
     _atomic_write_text(output / "results.json", json.dumps(summary, indent=2))
@@ -701,22 +709,21 @@ def _pretrained_encoders(output: Path, train_split, scale: ReproductionSize, pro
     train_split = undecoded_audio(train_split)
     sounds, sound_labels, categories = sound_class_examples(train_split, processor.feature_extractor)
     audio, backbone = template.audio_encoder, template.backbone
-    if scale.visual_pretraining_frames:
+    if scale.visual_pretraining_frames:  # uint8 frames, normalised batch by batch (50,000 in float: 600 MB)
         frames, frame_labels = generated_object_frames(
             scale.visual_pretraining_frames, scale.image_size, categories, seed + 1
         )
-
-        def embed_frames(pixels: torch.Tensor) -> torch.Tensor:
-            return backbone(normalize_frames(pixels, processor.image_processor)).feature_maps[-1].mean(dim=(2, 3))
-
-        visual_epochs = scale.visual_pretraining_epochs
+        prepare, visual_epochs = (
+            partial(normalize_frames, image_processor=processor.image_processor),
+            scale.visual_pretraining_epochs,
+        )
     else:
         frames, frame_labels = object_class_examples(train_split, processor.image_processor, categories)
+        prepare, visual_epochs = torch.nn.Identity(), scale.pretraining_epochs
 
-        def embed_frames(pixels: torch.Tensor) -> torch.Tensor:
-            return backbone(pixels).feature_maps[-1].mean(dim=(2, 3))
+    def embed_frames(frames: torch.Tensor) -> torch.Tensor:
+        return backbone(prepare(frames)).feature_maps[-1].mean(dim=(2, 3))
 
-        visual_epochs = scale.pretraining_epochs
     accuracy = {
         "audio_encoder": pretrain_classifier(
             audio,
@@ -786,19 +793,18 @@ def _write_outputs(
     test_split,
     seed: int,
     unseen_dir: Path | None,
-    gate: dict,
 ) -> dict:
     titles = {name: title for name, title, _ in VARIANTS} | {GATED_NAME: GATED_TITLE}
     standard = {name: evaluation.results for name, evaluation in evaluations.items()}
     checks = acceptance_checks(standard)
     table = results_table({titles[name]: results for name, results in standard.items()})
-    threshold = gate["threshold"]
-    similarity = float(np.log(threshold / (1 - threshold))) if 0 < threshold < 1 else threshold
+    gate = evaluations[GATED_NAME].gate
     markdown = [
         f"# AVSBench-Robust reproduction ({scale.name})",
         "",
         table,
-        f"Similarity gate of (c): masks are kept where sigmoid(s) >= {threshold:.4f} (s >= {similarity:.3f}), the "
+        f"Similarity gate of (c): masks are kept where sigmoid(s) >= {gate['threshold']:.4f} "
+        f"(s >= {gate['similarity']:.3f}), the "
         f"lowest threshold keeping the validation split's G-FPR within {gate['max_g_fpr']}.",
         "",
     ]
