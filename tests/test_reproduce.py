@@ -208,22 +208,30 @@ def test_jobs_below_one_is_an_error(tmp_path, capsys):
         reproduce(tmp_path, size="smoke", jobs=0)
 
 
-def test_gate_calibration_picks_the_lowest_threshold_within_the_false_positive_budget():
+def test_gate_calibration_picks_the_best_g_miou_within_the_false_positive_budget():
     from modeling_avs.training.evaluation import calibrate_gate
 
-    # Positives score 0.8 and 0.6; the negatives 0.7 (one noise frame), 0.1 and -0.5.
+    # Positives score 0.9 and 0.8; the negatives at most 0.3 (one noise frame), then 0.2, 0.1 and -0.5.
     samples = scored_samples(
-        {"positive": [0.8, 0.6], "silence": [-0.5, -0.5], "noise": [0.7, 0.1], "offscreen": [0.1, -0.5]}
+        {"positive": [0.9, 0.8], "silence": [-0.5, -0.5], "noise": [0.3, 0.1], "offscreen": [0.2, -0.5]}
     )
     calibration = calibrate_gate(ScoredFramesModel(), samples, collate_scored, batch_size=3, max_g_fpr=0.0)
-    # Only a gate above the noise frame's 0.7 keeps every negative empty; the lowest such candidate is 0.8.
+    # Gates at 0.8 and 0.9 keep every negative empty; 0.9 also empties the 0.8 positive, 0.8 keeps both.
     assert calibration.threshold == pytest.approx(float(torch.sigmoid(torch.tensor(0.8))))
     assert calibration.similarity == pytest.approx(0.8)
     similarities = [entry["similarity"] for entry in calibration.sweep]
     assert similarities == sorted(similarities)
     assert calibration.sweep[0]["g_fpr"] > 0
+    # A looser budget also admits 0.3 (only the 0.3 noise frame passes: G-FPR 1/6), the lowest gate within it; the
+    # calibration still picks 0.8, whose G-mIoU is higher, rather than the edge of the negatives' tail.
     loose = calibrate_gate(ScoredFramesModel(), samples, collate_scored, batch_size=3, max_g_fpr=0.2)
-    assert loose.threshold < calibration.threshold
+    admitted = [entry["similarity"] for entry in loose.sweep if entry["g_fpr"] <= 0.2]
+    assert min(admitted) == pytest.approx(0.3)
+    assert loose.similarity == pytest.approx(0.8)
+    # No candidate within the budget: the one with the lowest G-FPR.
+    impossible = calibrate_gate(ScoredFramesModel(), samples, collate_scored, batch_size=3, max_g_fpr=-1.0)
+    assert min(entry["g_fpr"] for entry in impossible.sweep) == 0.0
+    assert next(e for e in impossible.sweep if e["similarity"] == impossible.similarity)["g_fpr"] == 0.0
 
 
 def test_checkpoints_of_a_run_with_other_settings_are_discarded(tmp_path, caplog):
