@@ -66,6 +66,8 @@ def test_results_of_other_settings_are_not_reused(smoke_run, tmp_path):
     assert all(_finished(output, scale, 42, name) for name, _, _ in VARIANTS)
     assert not _finished(output, dataclasses.replace(scale, num_epochs=2), 42, "robust")
     assert not _finished(output, scale, 7, "robust")
+    # Rewording a size's prose description is not a new setting.
+    assert _finished(output, dataclasses.replace(scale, description="reworded"), 42, "robust")
     # A folder written by an older version of the command (no settings recorded) is trained again.
     copy = tmp_path / "models" / "robust"
     shutil.copytree(output / "models" / "robust", copy)

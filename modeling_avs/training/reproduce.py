@@ -147,7 +147,7 @@ SIZES: dict[str, ReproductionSize] = {
         description=(
             "a small PVT-v2 class-pretrained on 50,000 generated frames and kept frozen, a class-pretrained VGGish, "
             "per-frame TPAVI, 32×32 frames, 400 training videos, negatives from silence, noise and off-screen sounds: "
-            "~10 min on 2 CPU cores"
+            "10 to 14 min on 2 CPU cores"
         ),
     ),
     "paper": ReproductionSize(
@@ -586,8 +586,10 @@ def _variant_recipe(scale: ReproductionSize, name: str) -> TrainingRecipe:
 
 
 def _settings(scale: ReproductionSize, seed: int, recipe: TrainingRecipe | None = None) -> dict:
-    """What a saved result depends on (as JSON reads it back): the size preset, the seed and the recipe."""
-    settings = {"size": asdict(scale), "seed": seed, "recipe": recipe.to_dict() if recipe is not None else None}
+    """What a saved result depends on (as JSON reads it back): the size preset (less its prose description), the
+    seed and the recipe."""
+    size = {key: value for key, value in asdict(scale).items() if key != "description"}
+    settings = {"size": size, "seed": seed, "recipe": recipe.to_dict() if recipe is not None else None}
     return json.loads(json.dumps(settings))
 
 
