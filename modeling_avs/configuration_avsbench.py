@@ -24,6 +24,9 @@ class AVSBenchConfig(AudioVisualSegmentationConfig):
         sa_loss_weight (`float`, defaults to 0.0):
             Weight of the MS3 audio-visual map-matching loss (`sa_loss`, KL variant; the MS3 recipe uses 0.5).
         aspp_initializer_range (`float`, defaults to 0.01): Std of the normal init of the projection convs.
+        mask_head_channels (`list[int]`, defaults to `[128, 32]`):
+            Channels of the mask head's two 3×3 convs (before and after its ×2 upsampling, at full resolution).
+            The original's; a smaller model may use fewer (the second conv dominates a small model's cost).
     """
 
     model_type = "avsbench"
@@ -35,6 +38,7 @@ class AVSBenchConfig(AudioVisualSegmentationConfig):
     audio_embed_dim: int = 128
     sa_loss_weight: float = 0.0
     aspp_initializer_range: float = 0.01
+    mask_head_channels: list[int] | tuple[int, ...] = (128, 32)
 
     def validate_architecture(self):
         super().validate_architecture()
@@ -42,6 +46,8 @@ class AVSBenchConfig(AudioVisualSegmentationConfig):
             raise ValueError(f"`tpavi_stages` must be a subset of [0, 1, 2, 3], got {list(self.tpavi_stages)}.")
         if self.sa_loss_weight > 0 and not self.tpavi_stages:
             raise ValueError("`sa_loss_weight` > 0 needs at least one TPAVI stage (`tpavi_stages`).")
+        if len(self.mask_head_channels) != 2 or min(self.mask_head_channels) < 1:
+            raise ValueError(f"`mask_head_channels` must be two positive ints, got {list(self.mask_head_channels)}.")
 
 
 __all__ = ["AVSBenchConfig"]

@@ -157,12 +157,13 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
             }
         )
         self.fusion_blocks = nn.ModuleList(AVSBenchFusionBlock(hidden) for _ in channels)
+        head_channels, output_channels = config.mask_head_channels
         self.mask_head = nn.Sequential(
-            nn.Conv2d(hidden, 128, kernel_size=3, padding=1),
+            nn.Conv2d(hidden, head_channels, kernel_size=3, padding=1),
             nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-            nn.Conv2d(128, 32, kernel_size=3, padding=1),
+            nn.Conv2d(head_channels, output_channels, kernel_size=3, padding=1),
             nn.ReLU(),
-            nn.Conv2d(32, 1, kernel_size=1),
+            nn.Conv2d(output_channels, 1, kernel_size=1),
         )
         self.similarity_head = AudioVisualSimilarityHead(config.audio_embed_dim, channels[-1], config.similarity_type)
         self.post_init()

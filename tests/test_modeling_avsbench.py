@@ -234,3 +234,15 @@ def test_invalid_config_values_are_rejected():
         tiny_avsbench_config(tpavi_stages=[4])
     with pytest.raises(Exception, match="inference_gate_threshold"):
         tiny_avsbench_config(inference_gate_threshold=2.0)
+    with pytest.raises(Exception, match="mask_head_channels"):
+        tiny_avsbench_config(mask_head_channels=[8])
+
+
+def test_mask_head_channels_set_the_head_width(seeded):
+    model = AVSBenchForAudioVisualSegmentation(tiny_avsbench_config(mask_head_channels=[12, 6])).eval()
+    convs = [layer for layer in model.mask_head if isinstance(layer, torch.nn.Conv2d)]
+    assert [(conv.in_channels, conv.out_channels) for conv in convs] == [(16, 12), (12, 6), (6, 1)]
+    inputs = make_inputs()
+    assert model(**inputs).logits.shape == (4, 1, *inputs["pixel_values"].shape[-2:])
+    default = AVSBenchForAudioVisualSegmentation(tiny_avsbench_config())
+    assert default.mask_head[0].out_channels == 128 and default.mask_head[2].out_channels == 32  # the original's

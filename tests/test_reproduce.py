@@ -38,6 +38,8 @@ def test_smoke_run_writes_every_output(smoke_run):
             assert (model_dir / file).is_file(), f"{name}/{file}"
         card = (model_dir / "README.md").read_text()
         assert "model-index" in card and "avsbench-robust" in card and "G-FPR" in card
+        assert "A narrower mask head: 16/8 channels instead of the original's 128/32." in card
+        assert json.loads((model_dir / "config.json").read_text())["mask_head_channels"] == [16, 8]
         assert (output / "plots" / f"{name}.png").is_file()
     assert set(summary["checks"]) >= {"baseline_is_biased", "robust_removes_bias", "robust_keeps_positive_miou"}
     gate = summary["similarity_gate"]  # the calibrated gate, as the sigmoid threshold and the similarity

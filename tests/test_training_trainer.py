@@ -79,6 +79,23 @@ def test_recipes_and_overrides():
         get_recipe("avsbench-s4", image_size=100)
     with pytest.raises(ValueError, match="train_negative_conditions"):
         get_recipe("avsbench-s4", train_negative_conditions=("thunder",))
+    with pytest.raises(ValueError, match="lr_scheduler_type"):
+        get_recipe("avsbench-s4", lr_scheduler_type="exponential")
+
+
+def test_training_arguments_follow_the_recipe(tmp_path):
+    constant = training_arguments(get_recipe("avsbench-s4"), tmp_path)
+    assert (constant.lr_scheduler_type, constant.learning_rate, constant.num_train_epochs) == ("constant", 1e-4, 15)
+    linear = training_arguments(get_recipe("avsbench-s4", lr_scheduler_type="linear"), tmp_path)
+    assert linear.lr_scheduler_type == "linear"
+    assert linear.optim == "adamw_torch_fused"
+
+
+def test_linear_schedule_decays_the_learning_rate_over_the_run(dataset, tmp_path):
+    trainer = _trainer(_recipe(num_epochs=2, lr_scheduler_type="linear"), dataset, tmp_path)
+    trainer.train()
+    rates = [entry["learning_rate"] for entry in trainer.state.log_history if "learning_rate" in entry]
+    assert rates == pytest.approx([1e-3 * (1 - step / 10) for step in range(10)])  # 10 steps, from 1e-3 towards 0
 
 
 def test_push_to_hub_offline_fails_before_training(tmp_path, monkeypatch, capsys):

@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from transformers import SchedulerType
+
 from ..data.schema import CONDITIONS
 
 SUPERVISED_FRAMES = ("first", "all")
 OPTIMIZERS = ("adam", "adamw")
+LR_SCHEDULERS = tuple(scheduler.value for scheduler in SchedulerType)
 NEGATIVE_CONDITIONS = tuple(condition for condition in CONDITIONS if condition != "positive")
 
 
@@ -24,7 +27,9 @@ class TrainingRecipe:
         dataset_config (`str`): AVSBench-Robust configuration, `"s4"` or `"ms3"`.
         image_size (`int`): Side of the square model input (a multiple of 32).
         optimizer (`str`): `"adam"` or `"adamw"` (torch implementations).
-        learning_rate (`float`), weight_decay (`float`): Optimiser settings (constant learning rate).
+        learning_rate (`float`), weight_decay (`float`): Optimiser settings.
+        lr_scheduler_type (`str`): `transformers` learning-rate schedule (`"constant"`, as every original recipe;
+            `"linear"` decays it to 0 over the run).
         batch_size (`int`): Videos per device and step (a video is `num_frames` frames).
         num_epochs (`int`): Training epochs.
         supervised_frames (`str`): `"first"` (S4 train annotates only the first frame) or `"all"`.
@@ -49,6 +54,7 @@ class TrainingRecipe:
     num_epochs: int
     supervised_frames: str
     weight_decay: float = 0.0
+    lr_scheduler_type: str = "constant"
     negative_ratio: float = 0.10
     train_negative_conditions: tuple[str, ...] = ("silence", "offscreen")
     similarity_loss_weight: float = 1.0
@@ -69,6 +75,10 @@ class TrainingRecipe:
             raise ValueError(
                 f"recipe {self.name!r}: supervised_frames must be one of {SUPERVISED_FRAMES}, "
                 f"got {self.supervised_frames!r}"
+            )
+        if self.lr_scheduler_type not in LR_SCHEDULERS:
+            raise ValueError(
+                f"recipe {self.name!r}: lr_scheduler_type must be one of {LR_SCHEDULERS}, got {self.lr_scheduler_type!r}"
             )
         if not 0.0 <= self.negative_ratio < 1.0:
             raise ValueError(f"recipe {self.name!r}: negative_ratio must be in [0, 1), got {self.negative_ratio}")

@@ -118,8 +118,8 @@ class RobustAVSTrainer(Trainer):
 
 def training_arguments(recipe: TrainingRecipe, output_dir: str | Path, **overrides) -> TrainingArguments:
     """
-    `TrainingArguments` of a recipe: its batch size, epochs and optimiser (AdamW; with `weight_decay=0` it is Adam),
-    a constant learning rate, incomplete last batches dropped (BatchNorm needs more than one value per channel),
+    `TrainingArguments` of a recipe: its batch size, epochs, optimiser (torch's fused AdamW; with `weight_decay=0` it
+    is Adam) and learning-rate schedule, incomplete last batches dropped (BatchNorm needs more than one value per channel),
     evaluation and checkpoints every epoch with the robust metrics
     (`batch_eval_metrics`), the best checkpoint by `recipe.model_selection_metric` loaded at the end.
     `overrides` replace any of these (e.g. `save_strategy="no"`, `logging_steps=1`).
@@ -132,8 +132,8 @@ def training_arguments(recipe: TrainingRecipe, output_dir: str | Path, **overrid
         "num_train_epochs": recipe.num_epochs,
         "learning_rate": recipe.learning_rate,
         "weight_decay": recipe.weight_decay,
-        "optim": "adamw_torch",
-        "lr_scheduler_type": "constant",
+        "optim": "adamw_torch_fused",  # one kernel for all parameters: 10-15 ms less per step of a small CPU model
+        "lr_scheduler_type": recipe.lr_scheduler_type,
         "eval_strategy": "epoch",
         "save_strategy": "epoch",
         "logging_strategy": "steps",
