@@ -1,6 +1,7 @@
 """`avs-robust reproduce --size smoke`: every output is written, and a rerun reuses the finished models."""
 
 import json
+import os
 import types
 
 import pytest
@@ -38,7 +39,7 @@ def test_smoke_run_writes_every_output(smoke_run):
             assert (model_dir / file).is_file(), f"{name}/{file}"
         card = (model_dir / "README.md").read_text()
         assert "model-index" in card and "avsbench-robust" in card and "G-FPR" in card
-        assert "A narrower mask head: 16/8 channels instead of the original's 128/32." in card
+        assert "Mask head of 16/8 channels instead of the original's 128/32." in card
         assert json.loads((model_dir / "config.json").read_text())["mask_head_channels"] == [16, 8]
         assert (output / "plots" / f"{name}.png").is_file()
     assert set(summary["checks"]) >= {"baseline_is_biased", "robust_removes_bias", "robust_keeps_positive_miou"}
@@ -236,6 +237,22 @@ def test_gate_calibration_picks_the_best_g_miou_within_the_false_positive_budget
     impossible = calibrate_gate(ScoredFramesModel(), samples, collate_scored, batch_size=3, max_g_fpr=-1.0)
     assert min(entry["g_fpr"] for entry in impossible.sweep) == 0.0
     assert next(e for e in impossible.sweep if e["similarity"] == impossible.similarity)["g_fpr"] == 0.0
+
+
+def test_encoder_pretraining_threads_are_restored():
+    from modeling_avs.training.reproduce import _all_cores
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with _all_cores():
+            assert torch.get_num_threads() == len(os.sched_getaffinity(0))
+        assert torch.get_num_threads() == 1
+        with pytest.raises(RuntimeError), _all_cores():
+            raise RuntimeError("pretraining failed")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_checkpoints_of_a_run_with_other_settings_are_discarded(tmp_path, caplog):

@@ -388,9 +388,11 @@ def _save_model(
         )
     if size.freeze_backbone:
         deviations.append("The pretrained backbone stays frozen during the segmentation training.")
-    head = size.model_config.get("mask_head_channels")
-    if head is not None and list(head) != list(AVSBenchConfig().mask_head_channels):
-        deviations.append(f"A narrower mask head: {head[0]}/{head[1]} channels instead of the original's 128/32.")
+    head, original_head = size.model_config.get("mask_head_channels"), AVSBenchConfig().mask_head_channels
+    if head is not None and list(head) != list(original_head):
+        deviations.append(
+            f"Mask head of {head[0]}/{head[1]} channels instead of the original's {original_head[0]}/{original_head[1]}."
+        )
     if recipe.lr_scheduler_type != "constant":
         deviations.append(
             f"The learning rate follows a {recipe.lr_scheduler_type!r} schedule (the original's is constant)."
