@@ -8,21 +8,16 @@ from .main import CLIError
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataset_scripts import (
-        AVSBenchLayoutError,
-        HubAccessError,
-        build_avsbench_robust,
-        check_hub_access,
-        published_offscreen_pairs,
-        push_to_hub,
-    )
+    from ..data.avsbench_layout import AVSBenchLayoutError
+    from ..data.avsbench_robust import build_avsbench_robust, published_offscreen_pairs
+    from ..hub import HubAccessError, check_hub_access
 
     if args.include_avsbench_media and not args.push_to_hub:
         raise CLIError("--include-avsbench-media only applies together with --push-to-hub")
     token = None
     if args.push_to_hub:
         try:
-            token = check_hub_access()
+            token = check_hub_access(args.push_to_hub)
         except HubAccessError as error:
             raise CLIError(str(error)) from error
     pairs = None
@@ -49,15 +44,16 @@ def run(args: argparse.Namespace) -> int:
     if result.report_path is not None:
         print(f"skipped {len(result.skipped)} video(s); see {result.report_path}")
     if args.push_to_hub:
-        url = push_to_hub(args.output, args.push_to_hub, include_media=args.include_avsbench_media, token=token)
+        from ..data.hub_upload import push_dataset_to_hub
+
+        url = push_dataset_to_hub(
+            args.output, args.push_to_hub, include_media=args.include_avsbench_media, token=token
+        )
         print(f"pushed to {url}")
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "build-dataset", help="build AVSBench-Robust (Parquet + dataset card) from a local AVSBench v1 copy"
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--avsbench-root", required=True, help="AVSBench folder holding Single-source/ and Multi-sources/"
     )
@@ -83,4 +79,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also upload AVSBench frames, masks and sounds (check AVSBench's license first)",
     )
-    parser.set_defaults(func=run)

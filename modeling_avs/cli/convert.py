@@ -47,12 +47,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "convert",
-        help="convert an original checkpoint to a transformers model folder (safetensors)",
-        description="Original checkpoints are read with torch.load(weights_only=True); keys are checked strictly.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Original checkpoints are read with torch.load(weights_only=True); keys are checked strictly."
     parser.add_argument(
         "architecture",
         choices=sorted(CONVERTERS),
@@ -66,4 +62,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "AVSegFormer checkpoints do)",
     )
     parser.add_argument("--output", required=True, help="output folder for save_pretrained")
-    parser.set_defaults(func=run)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,12 +20,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..metrics.evaluator import STANDARD_CONDITIONS, RobustAVSEvaluator
+from ..atomic_files import write_json_atomic
+from ..data.schema import CONDITIONS, UNSEEN_PREFIX
+from ..metrics.evaluator import RobustAVSEvaluator
 from ..metrics.reference_masks import load_reference_masks, mask_from_image
 from ..metrics.scores import PROTOCOLS
 from .main import CLIError
-
-UNSEEN_PREFIX = "unseen:"
 
 
 def _read_prediction(path: Path, input_type: str) -> np.ndarray:
@@ -47,11 +45,11 @@ def _condition_folders(predictions: Path, extra_conditions: list[str]) -> list[s
     conditions = sorted(entry.name for entry in predictions.iterdir() if entry.is_dir())
     if not conditions:
         raise CLIError(f"--predictions {predictions} has no condition folders (expected <condition>/<video_id>/0.png)")
-    known = set(STANDARD_CONDITIONS) | set(extra_conditions)
+    known = set(CONDITIONS) | set(extra_conditions)
     unknown = [name for name in conditions if name not in known and not name.startswith(UNSEEN_PREFIX)]
     if unknown:
         raise CLIError(
-            f"unknown condition folder(s) {unknown} in {predictions}; expected {list(STANDARD_CONDITIONS)}, "
+            f"unknown condition folder(s) {unknown} in {predictions}; expected {list(CONDITIONS)}, "
             f"'{UNSEEN_PREFIX}<clip>', or names passed with --extra-condition"
         )
     return conditions
@@ -106,13 +104,6 @@ def evaluate_mask_folder(
     return evaluator.compute()
 
 
-def _write_json_atomically(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
-    os.replace(handle.name, path)
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         references = load_reference_masks(args.dataset, args.split, args.config)
@@ -125,20 +116,16 @@ def run(args: argparse.Namespace) -> int:
     results["input_type"] = args.input_type
     results["dataset"] = {"path": args.dataset, "config": args.config, "split": args.split}
     if args.output is not None:
-        _write_json_atomically(args.output, results)
+        write_json_atomic(args.output, results)
     if args.plot is not None:
-        evaluator.plot(args.plot, results)
+        evaluator.plot(args.plot, results, args.method)
     print(evaluator.to_markdown(results, args.method) if args.markdown else json.dumps(results, indent=2))
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "evaluate-masks",
-        help="score mask PNGs of any AVS model on AVSBench-Robust (mIoU, F, FPR, G-mIoU, G-F, G-FPR)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--predictions", type=Path, required=True, help="folder <condition>/<video_id>/<frame>.png")
     parser.add_argument(
         "--dataset", required=True, help="AVSBench-Robust dataset: local folder of Parquet files or Hub id"
@@ -161,5 +148,4 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", type=Path, default=None, help="write the results as JSON to this file")
     parser.add_argument("--plot", type=Path, default=None, help="save a bar chart of the results (png, pdf, svg)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table instead of JSON")
-    parser.add_argument("--method", default="model", help="row name in the Markdown table")
-    parser.set_defaults(func=run)
+    parser.add_argument("--method", default="model", help="name of the method in the Markdown table and the plot")

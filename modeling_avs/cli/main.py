@@ -1,8 +1,9 @@
 """Entry point of the `avs-robust` console script.
 
-Every sub-command lives in its own module of this package and exposes `add_parser(subparsers)`, which
-registers an `argparse` sub-parser whose `func` default receives the parsed namespace and returns an exit
-code. Modules are imported lazily by `main` so that `avs-robust --help` stays fast.
+The commands are listed here with their one-line summaries; each lives in the module of this package named after
+it (`build-dataset` → `build_dataset.py`), which exposes `add_arguments(parser)` and `run(args) -> exit code`. Only the
+module of the command being run is imported, so `avs-robust --help` imports neither torch nor transformers and each
+command pays only for its own dependencies.
 """
 
 from __future__ import annotations
@@ -12,35 +13,42 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "env",
-    "convert",
-    "build_dataset",
-    "make_synthetic",
-    "evaluate_masks",
-    "train",
-    "reproduce",
-    "segment",
-)
+COMMANDS: dict[str, str] = {
+    "env": "print library versions and devices (paste it into bug reports)",
+    "convert": "convert an original checkpoint to a transformers model folder (safetensors)",
+    "build-dataset": "build AVSBench-Robust (Parquet + dataset card) from a local AVSBench v1 copy",
+    "make-synthetic": "generate the synthetic AVSBench-Robust benchmark",
+    "evaluate-masks": "score mask PNGs of any AVS model on AVSBench-Robust (mIoU, F, FPR, G-mIoU, G-F, G-FPR)",
+    "train": "train an AVS model with a robust recipe (transformers.Trainer; works under torchrun / accelerate)",
+    "reproduce": "reproduce the AVSBench-Robust finding on the synthetic S4 benchmark (baseline vs robust recipe)",
+    "segment": "segment the sounding object of a video, or of an image with an audio file",
+}
 
 
 class CLIError(Exception):
     """An error caused by the user's input; printed without a traceback and exits with status 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command's summary, with the full arguments of `command` (its module is imported)."""
     parser = argparse.ArgumentParser(
         prog="avs-robust",
         description="Robust audio-visual segmentation: models, AVSBench-Robust data, training and evaluation.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"modeling_avs.cli.{name}").add_parser(subparsers)
+    for name, summary in COMMANDS.items():
+        subparser = subparsers.add_parser(name, help=summary, description=summary)
+        if name == command:
+            module = importlib.import_module(f"modeling_avs.cli.{name.replace('-', '_')}")
+            module.add_arguments(subparser)
+            subparser.set_defaults(func=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((argument for argument in argv if not argument.startswith("-")), None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()

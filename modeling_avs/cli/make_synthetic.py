@@ -23,8 +23,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("make-synthetic", help="generate the synthetic AVSBench-Robust benchmark")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="s4", choices=("s4", "ms3"))
     parser.add_argument(
         "--num-videos",
@@ -36,4 +35,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", required=True, help="output folder (Parquet shards + README.md)")
     parser.add_argument("--videos-per-shard", type=int, default=500)
     parser.add_argument("--num-proc", type=int, default=1, help="worker processes (the output does not depend on it)")
-    parser.set_defaults(func=run)

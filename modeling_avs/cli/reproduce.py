@@ -30,16 +30,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..training.reproduce import DEFAULT_OUTPUT_DIR, SIZES
 
-    parser = subparsers.add_parser(
-        "reproduce",
-        help="reproduce the AVSBench-Robust finding on the synthetic S4 benchmark (baseline vs robust recipe)",
-        description="Trains (a) a positive-only baseline, (b) negatives without the similarity loss and (c) the full "
+    parser.description = (
+        "Trains (a) a positive-only baseline, (b) negatives without the similarity loss and (c) the full "
         "robust recipe, evaluates them on positive/silence/noise/off-screen (+ unseen clips) and writes results.json, "
         "results.md, figures and the three models with model cards. Finished models are reused on a rerun. "
-        "The checks of the paper's finding are reported in results.md; --strict exits with status 1 when one fails.",
+        "The checks of the paper's finding are reported in results.md; --strict exits with status 1 when one fails."
     )
     parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, help=f"default ./{DEFAULT_OUTPUT_DIR}")
     parser.add_argument(
@@ -58,4 +56,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "GPU); the results do not depend on it",
     )
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a check of the finding fails")
-    parser.set_defaults(func=run)

@@ -14,31 +14,18 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from ..atomic_files import remove_stale_temporaries, write_bytes_atomic, write_json_atomic
 from ..audio_conditions import AudioCondition
 from ..media import MediaError, MediaLimits, MediaWarning
 from .main import CLIError
 
 OVERLAY_FORMATS = ("gif", "mp4", "none")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def _png_bytes(array: np.ndarray) -> bytes:
@@ -53,12 +40,12 @@ def save_results(
     """Write masks, the overlay animation and `scores.json` for the per-frame `results` of the pipeline."""
     from ..visualization import overlay_mask, write_gif, write_mp4
 
+    remove_stale_temporaries(output_dir)
     masks_dir = output_dir / "masks"
-    masks_dir.mkdir(parents=True, exist_ok=True)
     frames, mask_files = [], []
     for result in results:
         mask_path = masks_dir / f"mask_{result['index']:03d}.png"
-        _write_atomic(mask_path, _png_bytes(result["mask"] * np.uint8(255)))
+        write_bytes_atomic(mask_path, _png_bytes(result["mask"] * np.uint8(255)))
         mask_files.append(mask_path.relative_to(output_dir).as_posix())
         caption = f"t={result['time']:.2f}s score={result['score']:.2f}" if captions else None
         frames.append(overlay_mask(result["frame"], result["mask"], caption=caption))
@@ -84,7 +71,7 @@ def save_results(
             for result, mask_file in zip(results, mask_files)
         ],
     }
-    _write_atomic(output_dir / "scores.json", (json.dumps(report, indent=2) + "\n").encode("utf-8"))
+    write_json_atomic(output_dir / "scores.json", report)
     return report
 
 
@@ -156,14 +143,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "segment",
-        help="segment the sounding object of a video, or of an image with an audio file",
-        description=(
-            "Segment the sounding object of VIDEO_OR_IMAGE: one frame per second (AVSBench sampling), the video's "
-            "audio track or --audio. Writes masks/mask_<k>.png, an overlay GIF/MP4 and scores.json to --output."
-        ),
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Segment the sounding object of VIDEO_OR_IMAGE: one frame per second (AVSBench sampling), the video's "
+        "audio track or --audio. Writes masks/mask_<k>.png, an overlay GIF/MP4 and scores.json to --output."
     )
     parser.add_argument("input", metavar="VIDEO_OR_IMAGE", help="video (mp4/webm/mkv/...) or image file")
     parser.add_argument("--audio", metavar="FILE", help="audio file (replaces the video's audio track)")
@@ -194,4 +177,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--trust-remote-code", action="store_true", help="allow model code stored with a Hub checkpoint"
     )
-    parser.set_defaults(func=run)

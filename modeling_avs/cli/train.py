@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     output_dir = Path(args.output_dir)
     hub_model_id = None
     if args.push_to_hub:
-        from ..training.hub import HubAccessError, check_hub_access
+        from ..hub import HubAccessError, check_hub_access
 
         hub_model_id = args.hub_model_id or output_dir.resolve().name
         try:
@@ -96,14 +96,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..training.recipes import RECIPES
 
-    parser = subparsers.add_parser(
-        "train",
-        help="train an AVS model with a robust recipe (transformers.Trainer; works under torchrun / accelerate)",
-        description="Train with a named recipe; every recipe field can be overridden. Without --dataset, the embedded "
-        "synthetic AVSBench-Robust benchmark is generated into OUTPUT_DIR/synthetic-data.",
+    parser.description = (
+        "Train with a named recipe; every recipe field can be overridden. Without --dataset, the embedded "
+        "synthetic AVSBench-Robust benchmark is generated into OUTPUT_DIR/synthetic-data."
     )
     parser.add_argument("--recipe", required=True, choices=sorted(RECIPES), help="training preset")
     parser.add_argument("--dataset", default=None, help="AVSBench-Robust folder or Hub dataset id")
@@ -131,4 +129,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--push-to-hub", action="store_true", help="upload the model with its card at the end")
     parser.add_argument("--hub-model-id", default=None, help="Hub repository (default: the output folder name)")
     parser.add_argument("--hub-token", default=None)
-    parser.set_defaults(func=run)

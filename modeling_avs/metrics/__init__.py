@@ -1,26 +1,16 @@
-"""AVSBench-Robust metrics: per-frame statistics, scores, a streaming evaluator and an `evaluate` module."""
+"""AVSBench-Robust metrics: per-frame statistics, scores, a streaming evaluator and an `evaluate` module. Names are
+imported from their modules on first use."""
 
-from .evaluate_module import evaluate_module_path
-from .evaluator import STANDARD_CONDITIONS, RobustAVSEvaluator, flatten_results
-from .frame_statistics import INPUT_TYPES, NUM_THRESHOLDS, FrameStatistics, compute_frame_statistics
-from .reference_masks import load_reference_masks
-from .report import results_to_markdown
-from .scores import POSITIVE_CONDITION, PROTOCOLS, condition_scores, g_score, robust_scores
+from ..lazy_module import lazy_exports
 
-__all__ = [
-    "INPUT_TYPES",
-    "NUM_THRESHOLDS",
-    "POSITIVE_CONDITION",
-    "PROTOCOLS",
-    "STANDARD_CONDITIONS",
-    "FrameStatistics",
-    "RobustAVSEvaluator",
-    "compute_frame_statistics",
-    "condition_scores",
-    "evaluate_module_path",
-    "flatten_results",
-    "g_score",
-    "load_reference_masks",
-    "results_to_markdown",
-    "robust_scores",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "evaluate_module": ["evaluate_module_path"],
+        "evaluator": ["RobustAVSEvaluator", "flatten_results"],
+        "frame_statistics": ["INPUT_TYPES", "NUM_THRESHOLDS", "FrameStatistics", "compute_frame_statistics"],
+        "reference_masks": ["load_reference_masks"],
+        "report": ["results_table", "results_to_markdown"],
+        "scores": ["PROTOCOLS", "condition_scores", "g_score", "robust_scores"],
+    },
+)

@@ -1,31 +1,18 @@
-"""transformers pipelines of the package, registered in `PIPELINE_REGISTRY` when `modeling_avs` is imported."""
+"""transformers pipelines of the package; `import modeling_avs` registers the `audio-visual-segmentation` task (see
+`modeling_avs.auto_registration`)."""
 
-from transformers import AutoModel
-from transformers.pipelines import PIPELINE_REGISTRY
+from ..lazy_module import lazy_exports
 
-from .audio_visual_segmentation import AudioVisualSegmentationPipeline
-from .model_location import DEFAULT_BASELINE_MODEL, DEFAULT_MODEL, HOW_TO_GET_A_MODEL, model_location_problem
-
-AUDIO_VISUAL_SEGMENTATION_TASK = "audio-visual-segmentation"
-
-
-def register_pipelines() -> None:
-    """Make `pipeline("audio-visual-segmentation", model=...)` resolve to [`AudioVisualSegmentationPipeline`]."""
-    if AUDIO_VISUAL_SEGMENTATION_TASK not in PIPELINE_REGISTRY.get_supported_tasks():
-        PIPELINE_REGISTRY.register_pipeline(
-            AUDIO_VISUAL_SEGMENTATION_TASK,
-            pipeline_class=AudioVisualSegmentationPipeline,
-            pt_model=AutoModel,
-            type="multimodal",
-        )
-
-
-__all__ = [
-    "AUDIO_VISUAL_SEGMENTATION_TASK",
-    "AudioVisualSegmentationPipeline",
-    "DEFAULT_BASELINE_MODEL",
-    "DEFAULT_MODEL",
-    "HOW_TO_GET_A_MODEL",
-    "model_location_problem",
-    "register_pipelines",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "audio_visual_segmentation": ["AUDIO_VISUAL_SEGMENTATION_TASK", "AudioVisualSegmentationPipeline"],
+        "model_location": [
+            "DEFAULT_BASELINE_MODEL",
+            "DEFAULT_MODEL",
+            "HOW_TO_GET_A_MODEL",
+            "REPRODUCE_OUTPUT_DIR",
+            "model_location_problem",
+        ],
+    },
+)

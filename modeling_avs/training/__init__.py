@@ -1,36 +1,23 @@
-"""Robust AVS training with `transformers.Trainer`: recipes, balanced negatives, collation, model cards, reproduction."""
+"""Robust AVS training with `transformers.Trainer`: recipes, balanced negatives, collation, model cards, reproduction.
+Names are imported from their modules on first use."""
 
-from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
-from .negative_sampling import BalancedNegativeDataset, num_negative_pairs, plan_epoch
-from .recipes import NEGATIVE_CONDITIONS, RECIPES, TrainingRecipe, get_recipe
-from .trainer import (
-    EVALUATION_LABEL_NAMES,
-    BackboneFreezingCallback,
-    NegativeResamplingCallback,
-    RobustAVSTrainer,
-    build_model,
-    build_processor,
-    build_trainer,
-    training_arguments,
+from ..lazy_module import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "collator": ["AVSDataCollator", "AVSFeaturizer", "FeaturizedSamples"],
+        "negative_sampling": ["BalancedNegativeDataset", "num_negative_pairs", "plan_epoch"],
+        "recipes": ["RECIPES", "TrainingRecipe", "get_recipe"],
+        "trainer": [
+            "EVALUATION_LABEL_NAMES",
+            "BackboneFreezingCallback",
+            "NegativeResamplingCallback",
+            "RobustAVSTrainer",
+            "build_model",
+            "build_processor",
+            "build_trainer",
+            "training_arguments",
+        ],
+    },
 )
-
-__all__ = [
-    "AVSDataCollator",
-    "AVSFeaturizer",
-    "BackboneFreezingCallback",
-    "BalancedNegativeDataset",
-    "EVALUATION_LABEL_NAMES",
-    "FeaturizedSamples",
-    "NEGATIVE_CONDITIONS",
-    "NegativeResamplingCallback",
-    "RECIPES",
-    "RobustAVSTrainer",
-    "TrainingRecipe",
-    "build_model",
-    "build_processor",
-    "build_trainer",
-    "get_recipe",
-    "num_negative_pairs",
-    "plan_epoch",
-    "training_arguments",
-]
