@@ -1,10 +1,13 @@
 """Packaging for modeling-avs: robust audio-visual segmentation for the Hugging Face ecosystem."""
 
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+# The version is written once, in modeling_avs/__init__.py.
+VERSION = re.search(r'^__version__ = "([^"]+)"$', (HERE / "modeling_avs" / "__init__.py").read_text(), re.M)[1]
 
 # Versions resolved on the reference machine are the lower bounds; upper bounds stop at the next major
 # release, whose API we have not tested.
@@ -26,6 +29,8 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.8",
     "tqdm>=4.66",
     "jinja2>=3.1",
+    "pyarrow>=15",
+    "pyyaml>=6",
 ]
 
 EXTRAS = {
@@ -44,17 +49,20 @@ EXTRAS = {
 
 setup(
     name="modeling-avs",
-    version="0.1.0",
+    version=VERSION,
     description="Robust audio-visual segmentation (AVSBench-TPAVI, AVSegFormer, AVSBench-Robust) for transformers",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
+    license_files=["LICENSE"],
     python_requires=">=3.10",
-    packages=find_packages(include=["modeling_avs", "modeling_avs.*", "dataset_scripts", "dataset_scripts.*"]),
+    # The card templates live in the top-level folder model_cards/ and install as the package modeling_avs.model_cards.
+    packages=[*find_packages(include=["modeling_avs", "modeling_avs.*"]), "modeling_avs.model_cards"],
+    package_dir={"modeling_avs.model_cards": "model_cards"},
     include_package_data=True,
     package_data={
-        "modeling_avs": ["**/*.md", "**/*.txt", "**/*.json", "**/*.jinja", "**/*.wav"],
-        "dataset_scripts": ["*.md"],
+        "modeling_avs": ["**/*.txt", "**/*.json", "**/*.wav"],
+        "modeling_avs.model_cards": ["*.jinja"],
     },
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,

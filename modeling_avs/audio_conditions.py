@@ -1,9 +1,12 @@
-"""Audio conditions of inference: keep a clip's audio or replace it with one of the AVSBench-Robust negatives.
+"""The negative audio of AVSBench-Robust (silence, white noise), and the audio conditions of inference.
+
+`silence` and `white_noise` are the one definition of the generated negatives, used by the dataset builders (5-s
+clips seeded per video, see `modeling_avs.data.negative_audio`) and by inference:
 
 - `original`: the clip's own audio.
 - `silence`: zeros.
-- `noise`: white Gaussian noise of RMS `NOISE_RMS` (0.1, -20 dBFS) clipped to [-1, 1], the definition used by
-  the AVSBench-Robust builder of this package, drawn from a seeded generator.
+- `noise`: white Gaussian noise of RMS `NOISE_RMS` (0.1, -20 dBFS) clipped to [-1, 1], drawn from a seeded
+  generator.
 - `offscreen:FILE`: the sound of another recording (a sound source that is not in the picture), looped or cut
   to the clip's length.
 
@@ -18,10 +21,23 @@ from pathlib import Path
 
 import numpy as np
 
+from .audio_conversion import SAMPLING_RATE
+from .data.schema import NEGATIVE_CONDITIONS
 from .media import MediaError, MediaLimits, read_audio
 
-AUDIO_CONDITION_KINDS = ("original", "silence", "noise", "offscreen")
-NEGATIVE_SAMPLING_RATE = 16000
+AUDIO_CONDITION_KINDS = ("original", *NEGATIVE_CONDITIONS)
+NOISE_RMS = 0.1
+
+
+def silence(num_samples: int) -> np.ndarray:
+    """`num_samples` zeros, float32."""
+    return np.zeros(num_samples, dtype=np.float32)
+
+
+def white_noise(num_samples: int, seed: int) -> np.ndarray:
+    """White Gaussian noise of RMS `NOISE_RMS` clipped to [-1, 1], float32 `[num_samples]`, from `default_rng(seed)`."""
+    noise = np.random.default_rng(seed).standard_normal(num_samples, dtype=np.float32) * np.float32(NOISE_RMS)
+    return np.clip(noise, -1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -91,15 +107,11 @@ class AudioCondition:
         """
         if self.kind == "original":
             return waveform, sampling_rate
-        num_samples = num_seconds * NEGATIVE_SAMPLING_RATE
+        num_samples = num_seconds * SAMPLING_RATE
         if self.kind == "silence":
-            return np.zeros(num_samples, dtype=np.float32), NEGATIVE_SAMPLING_RATE
+            return silence(num_samples), SAMPLING_RATE
         if self.kind == "noise":
-            from .data.negative_audio import NOISE_RMS  # here: `modeling_avs.data` imports `datasets` (slow)
-
-            rng = np.random.default_rng(seed)
-            noise = rng.standard_normal(num_samples, dtype=np.float32) * np.float32(NOISE_RMS)
-            return np.clip(noise, -1.0, 1.0), NEGATIVE_SAMPLING_RATE
+            return white_noise(num_samples, seed), SAMPLING_RATE
         source, source_rate = read_audio(self.source, limits)
         source = source.mean(axis=1)
         if not np.any(source):
@@ -109,4 +121,4 @@ class AudioCondition:
         return np.tile(source, repeats)[:wanted], source_rate
 
 
-__all__ = ["AUDIO_CONDITION_KINDS", "AudioCondition"]
+__all__ = ["AUDIO_CONDITION_KINDS", "AudioCondition", "NOISE_RMS", "silence", "white_noise"]

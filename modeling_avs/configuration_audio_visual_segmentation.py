@@ -37,9 +37,15 @@ class AudioVisualSegmentationConfig(PreTrainedConfig):
         similarity_type (`str`, defaults to `"cosine"`): `"cosine"`, `"euclidean"` or `"concat"`.
         similarity_loss_weight (`float`, defaults to 1.0): λ in `L = λ·L_BCE + L_seg`.
         inference_gate_threshold (`float`, *optional*):
-            When set, post-processing empties the masks of frames whose `sigmoid(similarity)` is below it.
-            Off by default, as in the paper.
+            When set, the processor's post-processing, the pipeline and the evaluations keep the masks of the frames
+            whose correspondence score `sigmoid(similarity)` is at least this value and empty the others
+            ([`similarity_gate`]). Off by default, as in the paper.
+        mask_head_channels (`list[int]`, defaults to `[128, 32]`):
+            Channels of the mask head's two 3×3 convolutions (before and after its upsampling), the original's by
+            default; a smaller model may use fewer (the second one runs at full resolution and dominates its cost).
         initializer_range (`float`, defaults to 0.02): Standard deviation of the default weight initialiser.
+
+    Contract checked at construction: the backbone returns 4 feature maps and the widths are positive.
     """
 
     sub_configs_defaults = {"backbone_config": PVT_V2_B5_BACKBONE, "audio_config": VGGishConfig}
@@ -52,6 +58,7 @@ class AudioVisualSegmentationConfig(PreTrainedConfig):
     similarity_type: str = "cosine"
     similarity_loss_weight: float = 1.0
     inference_gate_threshold: float | None = None
+    mask_head_channels: list[int] | tuple[int, ...] = (128, 32)
     initializer_range: float = 0.02
 
     def validate_architecture(self):
@@ -65,6 +72,13 @@ class AudioVisualSegmentationConfig(PreTrainedConfig):
         if self.inference_gate_threshold is not None and not 0.0 <= self.inference_gate_threshold <= 1.0:
             raise ValueError(
                 f"`inference_gate_threshold` must be None or in [0, 1], got {self.inference_gate_threshold}."
+            )
+        if len(self.mask_head_channels) != 2 or min(self.mask_head_channels) < 1:
+            raise ValueError(f"`mask_head_channels` must be two positive ints, got {list(self.mask_head_channels)}.")
+        stages = getattr(self.backbone_config, "out_indices", None)
+        if stages is not None and len(stages) != 4:
+            raise ValueError(
+                f"`backbone_config` must return 4 feature maps (strides 4, 8, 16, 32), got out_indices {list(stages)}."
             )
 
 

@@ -20,13 +20,10 @@ class AVSBenchConfig(AudioVisualSegmentationConfig):
             Dilations of the four summed 3×3 branches that project every stage to `hidden_size`.
         tpavi_stages (`list[int]`, defaults to `[0, 1, 2, 3]`): Stages that get a TPAVI audio-visual block.
         tpavi_inter_channels (`int`, defaults to 128): Channels of the TPAVI theta/phi/g embeddings.
-        audio_embed_dim (`int`, defaults to 128): Size of the audio embedding (VGGish output).
+        audio_embed_dim (`int`, defaults to 128): Size of the audio embedding, `audio_config.embedding_size`.
         sa_loss_weight (`float`, defaults to 0.0):
             Weight of the MS3 audio-visual map-matching loss (`sa_loss`, KL variant; the MS3 recipe uses 0.5).
         aspp_initializer_range (`float`, defaults to 0.01): Std of the normal init of the projection convs.
-        mask_head_channels (`list[int]`, defaults to `[128, 32]`):
-            Channels of the mask head's two 3×3 convs (before and after its ×2 upsampling, at full resolution).
-            The original's; a smaller model may use fewer (the second conv dominates a small model's cost).
     """
 
     model_type = "avsbench"
@@ -38,7 +35,6 @@ class AVSBenchConfig(AudioVisualSegmentationConfig):
     audio_embed_dim: int = 128
     sa_loss_weight: float = 0.0
     aspp_initializer_range: float = 0.01
-    mask_head_channels: list[int] | tuple[int, ...] = (128, 32)
 
     def validate_architecture(self):
         super().validate_architecture()
@@ -46,8 +42,19 @@ class AVSBenchConfig(AudioVisualSegmentationConfig):
             raise ValueError(f"`tpavi_stages` must be a subset of [0, 1, 2, 3], got {list(self.tpavi_stages)}.")
         if self.sa_loss_weight > 0 and not self.tpavi_stages:
             raise ValueError("`sa_loss_weight` > 0 needs at least one TPAVI stage (`tpavi_stages`).")
-        if len(self.mask_head_channels) != 2 or min(self.mask_head_channels) < 1:
-            raise ValueError(f"`mask_head_channels` must be two positive ints, got {list(self.mask_head_channels)}.")
+        if self.audio_embed_dim != self.audio_config.embedding_size:
+            raise ValueError(
+                f"`audio_embed_dim` ({self.audio_embed_dim}) must equal the audio encoder's output size "
+                f"`audio_config.embedding_size` ({self.audio_config.embedding_size})."
+            )
+        if not self.aspp_dilations or min(self.aspp_dilations) < 1:
+            raise ValueError(f"`aspp_dilations` must be positive ints, got {list(self.aspp_dilations)}.")
+        if min(self.hidden_size, self.tpavi_inter_channels) < 1:
+            raise ValueError(
+                f"`hidden_size` ({self.hidden_size}) and `tpavi_inter_channels` ({self.tpavi_inter_channels}) must be >= 1."
+            )
 
+
+AVSBenchConfig.register_for_auto_class()
 
 __all__ = ["AVSBenchConfig"]

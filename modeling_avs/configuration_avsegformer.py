@@ -98,4 +98,6 @@ class AVSegFormerConfig(AudioVisualSegmentationConfig):
             raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout}.")
 
 
+AVSegFormerConfig.register_for_auto_class()
+
 __all__ = ["AVSegFormerConfig"]

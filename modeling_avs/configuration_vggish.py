@@ -21,7 +21,8 @@ class VGGishConfig(PreTrainedConfig):
         pool_after (`list[int]`, defaults to `[0, 1, 3, 5]`):
             Indices of the convolutions followed by a 2×2 max-pool.
         num_mel_bins (`int`, defaults to 64): Mel bands of an input example (width of the input).
-        num_frames (`int`, defaults to 96): STFT frames of an input example (height of the input).
+        example_frames (`int`, defaults to 96): STFT frames of an input example (height of the input), as
+            [`VGGishFeatureExtractor`]'s `example_frames`.
         hidden_sizes (`list[int]`, defaults to `[4096, 4096]`): Hidden sizes of the fully connected layers.
         embedding_size (`int`, defaults to 128): Size of the output embedding.
         postprocess (`bool`, defaults to `False`):
@@ -34,7 +35,7 @@ class VGGishConfig(PreTrainedConfig):
     conv_channels: list[int] | tuple[int, ...] = (64, 128, 256, 256, 512, 512)
     pool_after: list[int] | tuple[int, ...] = (0, 1, 3, 5)
     num_mel_bins: int = 64
-    num_frames: int = 96
+    example_frames: int = 96
     hidden_sizes: list[int] | tuple[int, ...] = (4096, 4096)
     embedding_size: int = 128
     postprocess: bool = False
@@ -42,9 +43,9 @@ class VGGishConfig(PreTrainedConfig):
     def validate_architecture(self):
         super().validate_architecture()
         downsample = 2 ** len(self.pool_after)
-        if self.num_frames % downsample or self.num_mel_bins % downsample:
+        if self.example_frames % downsample or self.num_mel_bins % downsample:
             raise ValueError(
-                f"`num_frames` ({self.num_frames}) and `num_mel_bins` ({self.num_mel_bins}) must be divisible by "
+                f"`example_frames` ({self.example_frames}) and `num_mel_bins` ({self.num_mel_bins}) must be divisible by "
                 f"2**len(pool_after) = {downsample}."
             )
         if any(not 0 <= index < len(self.conv_channels) for index in self.pool_after):
@@ -54,7 +55,9 @@ class VGGishConfig(PreTrainedConfig):
     def flattened_size(self) -> int:
         """Size of the channels-last flattened convolution output (12288 for the original network)."""
         downsample = 2 ** len(self.pool_after)
-        return self.conv_channels[-1] * (self.num_frames // downsample) * (self.num_mel_bins // downsample)
+        return self.conv_channels[-1] * (self.example_frames // downsample) * (self.num_mel_bins // downsample)
 
+
+VGGishConfig.register_for_auto_class()
 
 __all__ = ["VGGishConfig"]

@@ -5,15 +5,17 @@ from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.audio_utils import mel_filter_bank
 from transformers.utils import TensorType
 
+from .audio_conversion import to_mono_16k
+
 
 class VGGishFeatureExtractor(SequenceFeatureExtractor):
     r"""
     Turns raw audio into VGGish log-mel examples `[T, 1, 96, 64]`, one example per second of a T-second clip,
     exactly as the original `vggish_input.waveform_to_examples`:
 
-    1. integer PCM is scaled to [-1, 1) (int16 / 32768), multi-channel audio is averaged to mono, and audio at
-       another rate is resampled to 16 kHz with `soxr` (the original used resampy; for 16 kHz input, e.g. every
-       AVSBench WAV, the features are identical);
+    1. [`to_mono_16k`]: integer PCM is scaled to [-1, 1) (int16 / 32768), multi-channel audio is averaged to mono,
+       and audio at another rate is resampled to 16 kHz with `soxr` (the original used resampy; for 16 kHz input,
+       e.g. every AVSBench WAV, the features are identical);
     2. magnitude STFT: periodic Hann window of 400 samples (25 ms), hop 160 (10 ms), FFT 512, no centring or
        padding, so a clip of L samples gives `1 + (L - 400) // 160` frames;
     3. 64 HTK mel bands between 125 and 7500 Hz (triangles in mel space, DC bin ignored), `log(mel + 0.01)`;
@@ -86,24 +88,6 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
         weights[0, :] = 0.0
         return weights
 
-    def to_mono_16k(self, waveform: np.ndarray, sampling_rate: int, channel_axis: int = -1) -> np.ndarray:
-        """`[samples]` or 2-D audio with channels on `channel_axis` at `sampling_rate` → mono float64 at 16 kHz."""
-        waveform = np.asarray(waveform)
-        if waveform.ndim not in (1, 2):
-            raise ValueError(f"audio must be 1-D [samples] or 2-D [samples, channels], got shape {waveform.shape}")
-        if np.issubdtype(waveform.dtype, np.integer):
-            waveform = waveform / float(np.iinfo(waveform.dtype).max + 1)
-        waveform = waveform.astype(np.float64)
-        if waveform.ndim == 2:
-            waveform = waveform.mean(axis=channel_axis)
-        if not np.all(np.isfinite(waveform)):
-            raise ValueError("audio contains NaN or infinite samples")
-        if sampling_rate != self.sampling_rate:
-            import soxr
-
-            waveform = soxr.resample(waveform, sampling_rate, self.sampling_rate, quality="HQ")
-        return waveform
-
     def waveform_to_examples(self, waveform: np.ndarray, num_examples: int | None) -> np.ndarray:
         """Mono 16 kHz `[samples]` → `[T, 1, example_frames, num_mel_bins]` float32 log-mel examples."""
         if waveform.shape[0] < self.example_samples:
@@ -153,10 +137,12 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
         is_batched = isinstance(raw_audio, (list, tuple))
         clips = raw_audio if is_batched else [raw_audio]
         features = [
-            self.waveform_to_examples(self.to_mono_16k(clip, sampling_rate, channel_axis), num_examples)
+            self.waveform_to_examples(to_mono_16k(clip, sampling_rate, channel_axis, self.sampling_rate), num_examples)
             for clip in clips
         ]
         return BatchFeature({"input_features": np.concatenate(features)}, tensor_type=return_tensors)
 
+
+VGGishFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
 
 __all__ = ["VGGishFeatureExtractor"]

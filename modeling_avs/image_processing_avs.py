@@ -16,6 +16,8 @@ from transformers.image_utils import (
 )
 from transformers.utils import TensorType
 
+from .similarity_head import gate_logits
+
 
 class AVSImageProcessor(TorchvisionBackend):
     r"""
@@ -24,8 +26,9 @@ class AVSImageProcessor(TorchvisionBackend):
     resized with nearest-exact interpolation and binarised with `> 0` (so 0/255 L, 1-bit and palette PNGs all give
     {0, 1}; the original's `convert("1")` dithering and palette-index quirks are not reproduced).
 
-    `post_process_segmentation` turns model outputs into binary masks at the requested sizes, optionally emptying
-    the frames whose audio-visual correspondence `sigmoid(similarity)` is below a gate threshold.
+    `post_process_probabilities` / `post_process_segmentation` turn model outputs into foreground probabilities /
+    binary masks at the requested sizes, optionally emptying the frames whose audio-visual correspondence score
+    `sigmoid(similarity)` is below a gate threshold ([`similarity_gate`]).
     """
 
     resample = PILImageResampling.BILINEAR
@@ -104,6 +107,35 @@ class AVSImageProcessor(TorchvisionBackend):
             )
         return reorder_images(processed, index)
 
+    def post_process_probabilities(
+        self,
+        outputs,
+        target_sizes: list[tuple[int, int]] | None = None,
+        gate_threshold: float | None = None,
+    ) -> list[torch.Tensor]:
+        """
+        Args:
+            outputs ([`AudioVisualSegmentationOutput`]): model outputs with `logits` `[N, 1, H, W]` and `similarity`.
+            target_sizes (list of `(height, width)`, *optional*): size of each frame's map (bilinear on logits).
+            gate_threshold (`float`, *optional*): the frames outside [`similarity_gate`] (correspondence score
+                `sigmoid(similarity)` below it) get probability 0 everywhere (the model's
+                `config.inference_gate_threshold`; off when None, as in the paper).
+
+        Returns:
+            list of N `torch.FloatTensor` foreground probabilities `[height, width]`.
+        """
+        logits = gate_logits(outputs.logits, outputs.similarity, gate_threshold)
+        if target_sizes is not None and len(target_sizes) != len(logits):
+            raise ValueError(f"got {len(target_sizes)} target sizes for {len(logits)} frames")
+        probabilities = []
+        for index, frame_logits in enumerate(logits):
+            if target_sizes is not None:
+                frame_logits = F.interpolate(
+                    frame_logits[None], size=tuple(target_sizes[index]), mode="bilinear", align_corners=False
+                )[0]
+            probabilities.append(torch.sigmoid(frame_logits[0]))
+        return probabilities
+
     def post_process_segmentation(
         self,
         outputs,
@@ -112,31 +144,15 @@ class AVSImageProcessor(TorchvisionBackend):
         gate_threshold: float | None = None,
     ) -> list[torch.Tensor]:
         """
-        Args:
-            outputs ([`AudioVisualSegmentationOutput`]): model outputs with `logits` `[N, 1, H, W]` and `similarity`.
-            target_sizes (list of `(height, width)`, *optional*): size of each frame's mask (bilinear on logits).
-            threshold (`float`): a pixel is foreground when `sigmoid(logit) > threshold`.
-            gate_threshold (`float`, *optional*): frames whose `sigmoid(similarity)` is below it get an empty mask
-                (the model's `config.inference_gate_threshold`; off when None, as in the paper).
+        Binary masks: `post_process_probabilities(outputs, target_sizes, gate_threshold) > threshold`.
 
         Returns:
             list of N `torch.LongTensor` masks `[height, width]` with values in {0, 1}.
         """
-        logits = outputs.logits
-        if target_sizes is not None and len(target_sizes) != len(logits):
-            raise ValueError(f"got {len(target_sizes)} target sizes for {len(logits)} frames")
-        keep = torch.ones(len(logits), dtype=torch.bool, device=logits.device)
-        if gate_threshold is not None:
-            keep = torch.sigmoid(outputs.similarity) >= gate_threshold
-        masks = []
-        for index, frame_logits in enumerate(logits):
-            if target_sizes is not None:
-                frame_logits = F.interpolate(
-                    frame_logits[None], size=tuple(target_sizes[index]), mode="bilinear", align_corners=False
-                )[0]
-            mask = (torch.sigmoid(frame_logits[0]) > threshold) & keep[index]
-            masks.append(mask.long())
-        return masks
+        probabilities = self.post_process_probabilities(outputs, target_sizes, gate_threshold)
+        return [(frame > threshold).long() for frame in probabilities]
 
+
+AVSImageProcessor.register_for_auto_class("AutoImageProcessor")
 
 __all__ = ["AVSImageProcessor"]

@@ -14,7 +14,7 @@ from .similarity_head import similarity_loss
 class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
     """
     Shared machinery of every `*ForAudioVisualSegmentation` model. Subclasses own `self.backbone` (four feature
-    maps), `self.audio_encoder` (a [`VGGishModel`]) and `self.similarity_head`.
+    maps; the base model, `base_model_prefix`), `self.audio_encoder` (a [`VGGishModel`]) and `self.similarity_head`.
 
     Forward contract (all architectures): `pixel_values` `[N, 3, H, W]` with N = B·T frames ordered video by
     video; exactly one of `input_features` `[N, 1, 96, 64]` (VGGish log-mel) or `audio_embeds` `[N, 128]`;
@@ -23,6 +23,9 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
     """
 
     config: AudioVisualSegmentationConfig
+    # The visual backbone is the base model: a checkpoint of the backbone alone (keys without `backbone.`) loads into
+    # it, and `model.base_model` returns it.
+    base_model_prefix = "backbone"
     main_input_name = "pixel_values"
     input_modalities = ("image", "audio")
     supports_gradient_checkpointing = True
@@ -49,31 +52,31 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
         self.backbone.requires_grad_(True)
 
     def encode_audio(
-        self, input_features: torch.Tensor | None, audio_embeds: torch.Tensor | None, num_frames: int
+        self, input_features: torch.Tensor | None, audio_embeds: torch.Tensor | None, total_frames: int
     ) -> torch.Tensor:
         """
         Return one audio embedding per frame, `[N, audio_config.embedding_size]`, from exactly one of
-        `input_features` `[N, 1, 96, 64]` or precomputed `audio_embeds` `[N, 128]`.
+        `input_features` `[N, 1, 96, 64]` or precomputed `audio_embeds` `[N, 128]` (N = `total_frames` = B·T).
         """
         if (input_features is None) == (audio_embeds is None):
             raise ValueError("Pass exactly one of `input_features` (VGGish log-mel) or `audio_embeds`.")
         if audio_embeds is not None:
             expected = self.config.audio_config.embedding_size
-            if audio_embeds.dim() != 2 or audio_embeds.shape != (num_frames, expected):
+            if audio_embeds.dim() != 2 or audio_embeds.shape != (total_frames, expected):
                 raise ValueError(
-                    f"`audio_embeds` must have shape [N, {expected}] with N = {num_frames} frames, "
+                    f"`audio_embeds` must have shape [N, {expected}] with N = {total_frames} frames, "
                     f"got {list(audio_embeds.shape)}."
                 )
             return audio_embeds
-        if input_features.shape[0] != num_frames:
+        if input_features.shape[0] != total_frames:
             raise ValueError(
-                f"`input_features` has {input_features.shape[0]} examples but `pixel_values` has {num_frames} "
+                f"`input_features` has {input_features.shape[0]} examples but `pixel_values` has {total_frames} "
                 "frames; pass one log-mel example per frame."
             )
         if self.config.freeze_audio_encoder:
             with torch.no_grad():
-                return self.audio_encoder(input_features).audio_embeds
-        return self.audio_encoder(input_features).audio_embeds
+                return self.audio_encoder(input_features, return_dict=True).audio_embeds
+        return self.audio_encoder(input_features, return_dict=True).audio_embeds
 
     def check_inputs(
         self,
@@ -89,23 +92,23 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
         """
         if pixel_values.dim() != 4 or pixel_values.shape[1] != 3:
             raise ValueError(f"`pixel_values` must have shape [N, 3, H, W], got {list(pixel_values.shape)}.")
-        num_frames, _, height, width = pixel_values.shape
-        if frames_per_video is not None and num_frames % frames_per_video:
+        total_frames, _, height, width = pixel_values.shape
+        if frames_per_video is not None and total_frames % frames_per_video:
             raise ValueError(
-                f"`pixel_values` holds {num_frames} frames, which is not a multiple of `config.num_frames` = "
+                f"`pixel_values` holds {total_frames} frames, which is not a multiple of `config.num_frames` = "
                 f"{frames_per_video}: pass whole videos (N = B·T, video-major)."
             )
         if labels is not None:
             if labels.dim() == 4 and labels.shape[1] == 1:
                 labels = labels[:, 0]
-            if labels.shape != (num_frames, height, width):
+            if labels.shape != (total_frames, height, width):
                 raise ValueError(
-                    f"`labels` must have shape [N, H, W] = [{num_frames}, {height}, {width}], got {list(labels.shape)}."
+                    f"`labels` must have shape [N, H, W] = [{total_frames}, {height}, {width}], got {list(labels.shape)}."
                 )
             labels = labels.to(pixel_values.dtype)
         for name, value in (("pair_labels", pair_labels), ("label_mask", label_mask)):
-            if value is not None and value.shape != (num_frames,):
-                raise ValueError(f"`{name}` must have shape [N] = [{num_frames}], got {list(value.shape)}.")
+            if value is not None and value.shape != (total_frames,):
+                raise ValueError(f"`{name}` must have shape [N] = [{total_frames}], got {list(value.shape)}.")
         return labels
 
     @staticmethod
@@ -128,7 +131,12 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
         return_dict: bool | None,
         mask_features: torch.Tensor | None = None,
     ) -> AudioVisualSegmentationOutput | tuple:
-        """Add the similarity loss (with `pair_labels`) and `L = L_seg + λ·L_BCE`, and package the outputs."""
+        """
+        Add the similarity loss (with `pair_labels`) and `L = L_seg + λ·L_BCE`, and package the outputs; the backbone's
+        stage maps are returned as `hidden_states` when `output_hidden_states` (default `config.output_hidden_states`).
+        """
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
         sim_loss = similarity_loss(similarity, pair_labels) if pair_labels is not None else None
         terms = []
         if segmentation_loss is not None:

@@ -109,7 +109,6 @@ class AVSBenchFusionBlock(GradientCheckpointingLayer):
 
 class AVSBenchPreTrainedModel(AudioVisualSegmentationPreTrainedModel):
     config: AVSBenchConfig
-    base_model_prefix = "avsbench"
     _no_split_modules = ["AVSBenchTPAVIBlock", "AVSBenchFusionBlock"]
 
     @torch.no_grad()
@@ -198,11 +197,10 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
         """
         frames = self.config.num_frames
         labels = self.check_inputs(pixel_values, labels, pair_labels, label_mask, frames_per_video=frames)
-        num_frames = pixel_values.shape[0]
-        audio_embeds = self.encode_audio(input_features, audio_embeds, num_frames)
+        audio_embeds = self.encode_audio(input_features, audio_embeds, pixel_values.shape[0])
         stage_maps = self.backbone(pixel_values).feature_maps
 
-        video_audio = audio_embeds.view(num_frames // frames, frames, -1)
+        video_audio = audio_embeds.view(-1, frames, audio_embeds.shape[-1])
         projected = []
         audio_features = []
         for stage, (features, projection) in enumerate(zip(stage_maps, self.stage_projections)):
@@ -258,5 +256,7 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
             loss = loss + self.config.sa_loss_weight * masked_av_kl_loss(logits, tpavi_maps, audio_features)
         return loss
 
+
+AVSBenchForAudioVisualSegmentation.register_for_auto_class("AutoModel")
 
 __all__ = ["AVSBenchForAudioVisualSegmentation", "AVSBenchPreTrainedModel"]

@@ -302,7 +302,6 @@ class AVSegFormerMaskMLP(nn.Module):
 
 class AVSegFormerPreTrainedModel(AudioVisualSegmentationPreTrainedModel):
     config: AVSegFormerConfig
-    base_model_prefix = "avsegformer"
     _no_split_modules = ["AVSegFormerEncoderLayer", "AVSegFormerDecoderLayer", "AVSegFormerQueryGeneratorLayer"]
 
     @torch.no_grad()
@@ -346,8 +345,6 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
         self.backbone = self._build_backbone()
         self.audio_encoder = self._build_audio_encoder()
         channels = self.backbone.channels
-        if len(channels) != 4:
-            raise ValueError(f"AVSegFormer needs a backbone with 4 feature maps, got {len(channels)} ({channels}).")
         self.audio_proj = nn.Linear(config.audio_config.embedding_size, hidden)
         self.input_projections = nn.ModuleList(AVSegFormerConvNorm(c, hidden, 1, config.num_groups) for c in channels)
         self.level_embed = nn.Parameter(torch.empty(len(ENCODER_STAGES), hidden))
@@ -359,12 +356,13 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
         self.output_conv = AVSegFormerConvNorm(hidden, hidden, 3, config.num_groups, relu=True)
         self.mixer = AVSegFormerCrossModalMixer(hidden, config.mixer_attention_heads)
         self.mask_mlp = AVSegFormerMaskMLP(config.num_queries, config.mask_mlp_dim, hidden)
+        head_channels, output_channels = config.mask_head_channels
         self.mask_head = nn.Sequential(
-            nn.Conv2d(hidden, 128, kernel_size=3, padding=1),
+            nn.Conv2d(hidden, head_channels, kernel_size=3, padding=1),
             nn.Upsample(scale_factor=4, mode="bilinear", align_corners=False),
-            nn.Conv2d(128, 32, kernel_size=3, padding=1),
+            nn.Conv2d(head_channels, output_channels, kernel_size=3, padding=1),
             nn.ReLU(),
-            nn.Conv2d(32, 1, kernel_size=1, bias=False),
+            nn.Conv2d(output_channels, 1, kernel_size=1, bias=False),
         )
         self.similarity_head = AudioVisualSimilarityHead(hidden, channels[-1], config.similarity_type)
         self.post_init()
@@ -400,8 +398,7 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
             `mask_features` `(N, hidden_size, H/4, W/4)` (the audio-gated mask feature).
         """
         labels = self.check_inputs(pixel_values, labels, pair_labels, label_mask)
-        num_frames = pixel_values.shape[0]
-        audio_embeds = self.encode_audio(input_features, audio_embeds, num_frames)
+        audio_embeds = self.encode_audio(input_features, audio_embeds, pixel_values.shape[0])
         audio = self.audio_proj(audio_embeds)  # [N, C]
         stage_maps = self.backbone(pixel_values).feature_maps
 
@@ -489,5 +486,7 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
             loss = loss + F.binary_cross_entropy_with_logits(logits[negatives], labels[negatives])
         return loss
 
+
+AVSegFormerForAudioVisualSegmentation.register_for_auto_class("AutoModel")
 
 __all__ = ["AVSegFormerForAudioVisualSegmentation", "AVSegFormerPreTrainedModel"]

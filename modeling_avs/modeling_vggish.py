@@ -28,7 +28,8 @@ class VGGishOutput(ModelOutput):
 
 class VGGishPreTrainedModel(PreTrainedModel):
     config: VGGishConfig
-    base_model_prefix = "vggish"
+    # The name of the VGGish sub-model inside the audio-visual segmentation models.
+    base_model_prefix = "audio_encoder"
     main_input_name = "input_features"
     input_modalities = ("audio",)
     _no_split_modules = []
@@ -88,16 +89,19 @@ class VGGishModel(VGGishPreTrainedModel):
         scale = 255.0 / (self.QUANTIZE_MAX_VAL - self.QUANTIZE_MIN_VAL)
         return torch.round((clipped - self.QUANTIZE_MIN_VAL) * scale)
 
-    def forward(self, input_features: torch.Tensor, return_dict: bool | None = None, **kwargs) -> VGGishOutput:
+    def forward(
+        self, input_features: torch.Tensor, return_dict: bool | None = None, **kwargs
+    ) -> VGGishOutput | tuple[torch.Tensor, ...]:
         """
         Args:
-            input_features (`torch.FloatTensor` of shape `(N, 1, num_frames, num_mel_bins)`):
+            input_features (`torch.FloatTensor` of shape `(N, 1, example_frames, num_mel_bins)`):
                 VGGish log-mel examples, e.g. from [`VGGishFeatureExtractor`] (`[N, 1, 96, 64]` by default).
 
         Returns:
-            [`VGGishOutput`] with `audio_embeds` of shape `(N, embedding_size)`.
+            [`VGGishOutput`] with `audio_embeds` of shape `(N, embedding_size)` (its tuple when `return_dict` is
+            False; default `config.return_dict`).
         """
-        expected = (1, self.config.num_frames, self.config.num_mel_bins)
+        expected = (1, self.config.example_frames, self.config.num_mel_bins)
         if input_features.dim() != 4 or tuple(input_features.shape[1:]) != expected:
             raise ValueError(
                 f"`input_features` must have shape [N, {expected[0]}, {expected[1]}, {expected[2]}], "
@@ -109,7 +113,11 @@ class VGGishModel(VGGishPreTrainedModel):
         embeddings = self.embeddings(flat)
         if self.config.postprocess:
             embeddings = self._postprocess(embeddings)
-        return VGGishOutput(audio_embeds=embeddings, last_conv_features=conv_features)
+        output = VGGishOutput(audio_embeds=embeddings, last_conv_features=conv_features)
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        return output if return_dict else output.to_tuple()
 
+
+VGGishModel.register_for_auto_class("AutoModel")
 
 __all__ = ["VGGishModel", "VGGishPreTrainedModel", "VGGishOutput"]

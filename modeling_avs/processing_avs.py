@@ -56,9 +56,15 @@ class AVSProcessor(ProcessorMixin):
             )
         return BatchFeature(data, tensor_type=return_tensors)
 
+    def post_process_probabilities(self, *args, **kwargs):
+        """Forwards to [`AVSImageProcessor.post_process_probabilities`]."""
+        return self.image_processor.post_process_probabilities(*args, **kwargs)
+
     def post_process_segmentation(self, *args, **kwargs):
         """Forwards to [`AVSImageProcessor.post_process_segmentation`]."""
         return self.image_processor.post_process_segmentation(*args, **kwargs)
 
+
+AVSProcessor.register_for_auto_class("AutoProcessor")
 
 __all__ = ["AVSProcessor"]

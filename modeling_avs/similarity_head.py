@@ -57,6 +57,35 @@ class AudioVisualSimilarityHead(nn.Module):
         return self.classifier(torch.cat([audio, visual], dim=1)).squeeze(1)
 
 
+def similarity_gate(similarity: torch.Tensor, gate_threshold: float | None) -> torch.Tensor:
+    """
+    The frames whose masks the robust recipe keeps: those whose correspondence score `sigmoid(similarity)` is at
+    least `gate_threshold` (`config.inference_gate_threshold`); every frame when it is None.
+
+    Args:
+        similarity (`torch.FloatTensor` of shape `(N,)`): output of [`AudioVisualSimilarityHead`].
+        gate_threshold (`float`, *optional*): threshold on `sigmoid(similarity)`, in [0, 1].
+
+    Returns:
+        `torch.BoolTensor` of shape `(N,)`, True for the kept frames.
+    """
+    if gate_threshold is None:
+        return torch.ones(similarity.shape, dtype=torch.bool, device=similarity.device)
+    return torch.sigmoid(similarity) >= gate_threshold
+
+
+def gate_logits(logits: torch.Tensor, similarity: torch.Tensor, gate_threshold: float | None) -> torch.Tensor:
+    """
+    `logits` `(N, 1, H, W)` with the frames outside [`similarity_gate`] emptied (set to the lowest finite value, so
+    that their probabilities are 0); `logits` itself when `gate_threshold` is None.
+    """
+    if gate_threshold is None:
+        return logits
+    gated = logits.clone()
+    gated[~similarity_gate(similarity, gate_threshold)] = torch.finfo(gated.dtype).min
+    return gated
+
+
 def similarity_loss(similarity: torch.Tensor, pair_labels: torch.Tensor) -> torch.Tensor:
     """
     `BCE(sigmoid(similarity), pair_labels)` averaged over frames, computed stably from the logit.
@@ -68,4 +97,4 @@ def similarity_loss(similarity: torch.Tensor, pair_labels: torch.Tensor) -> torc
     return F.binary_cross_entropy_with_logits(similarity, pair_labels.to(similarity.dtype))
 
 
-__all__ = ["AudioVisualSimilarityHead", "similarity_loss", "SIMILARITY_TYPES"]
+__all__ = ["AudioVisualSimilarityHead", "SIMILARITY_TYPES", "gate_logits", "similarity_gate", "similarity_loss"]

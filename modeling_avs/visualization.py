@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from .atomic_files import atomic_path
 
 MASK_COLOR = (255, 32, 96)
 
@@ -55,18 +55,11 @@ def overlay_mask(
     return np.asarray(image)
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-
-
 def write_gif(frames: Sequence[np.ndarray], path: str | Path, seconds_per_frame: float = 1.0) -> Path:
     """Write uint8 RGB frames `[H, W, 3]` as a looping GIF (atomically: temporary file, then rename)."""
     path = Path(path)
     images = [Image.fromarray(frame) for frame in frames]
-    handle, temporary = _atomic_target(path)
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         images[0].save(
             temporary,
             format="GIF",
@@ -75,10 +68,6 @@ def write_gif(frames: Sequence[np.ndarray], path: str | Path, seconds_per_frame:
             duration=int(seconds_per_frame * 1000),
             loop=0,
         )
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
     return path
 
 
@@ -99,38 +88,31 @@ def write_mp4(
     path = Path(path)
     height, width = frames[0].shape[:2]
     even_height, even_width = height + height % 2, width + width % 2  # yuv420p needs even sizes
-    handle, temporary = _atomic_target(path)
-    os.close(handle)
-    try:
-        with av.open(temporary, mode="w", format="mp4") as container:
-            codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"  # H.264 plays in browsers
-            stream = container.add_stream(codec, rate=1 / Fraction(seconds_per_frame).limit_denominator())
-            stream.width, stream.height, stream.pix_fmt = even_width, even_height, "yuv420p"
-            audio_stream = None
-            if audio is not None:
-                audio_stream = container.add_stream("aac", rate=sampling_rate)
-                audio_stream.layout = "mono"
-            for frame in frames:
-                padded = np.pad(frame, ((0, even_height - height), (0, even_width - width), (0, 0)), mode="edge")
-                for packet in stream.encode(av.VideoFrame.from_ndarray(padded, format="rgb24")):
-                    container.mux(packet)
-            for packet in stream.encode():
+    with atomic_path(path) as temporary, av.open(str(temporary), mode="w", format="mp4") as container:
+        codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"  # H.264 plays in browsers
+        stream = container.add_stream(codec, rate=1 / Fraction(seconds_per_frame).limit_denominator())
+        stream.width, stream.height, stream.pix_fmt = even_width, even_height, "yuv420p"
+        audio_stream = None
+        if audio is not None:
+            audio_stream = container.add_stream("aac", rate=sampling_rate)
+            audio_stream.layout = "mono"
+        for frame in frames:
+            padded = np.pad(frame, ((0, even_height - height), (0, even_width - width), (0, 0)), mode="edge")
+            for packet in stream.encode(av.VideoFrame.from_ndarray(padded, format="rgb24")):
                 container.mux(packet)
-            if audio_stream is not None:
-                samples = np.asarray(audio, dtype=np.float32)[None]
-                for start in range(0, samples.shape[1], 1024):
-                    chunk = av.AudioFrame.from_ndarray(
-                        np.ascontiguousarray(samples[:, start : start + 1024]), format="fltp", layout="mono"
-                    )
-                    chunk.sample_rate, chunk.pts = sampling_rate, start
-                    for packet in audio_stream.encode(chunk):
-                        container.mux(packet)
-                for packet in audio_stream.encode():
+        for packet in stream.encode():
+            container.mux(packet)
+        if audio_stream is not None:
+            samples = np.asarray(audio, dtype=np.float32)[None]
+            for start in range(0, samples.shape[1], 1024):
+                chunk = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(samples[:, start : start + 1024]), format="fltp", layout="mono"
+                )
+                chunk.sample_rate, chunk.pts = sampling_rate, start
+                for packet in audio_stream.encode(chunk):
                     container.mux(packet)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+            for packet in audio_stream.encode():
+                container.mux(packet)
     return path
 
 

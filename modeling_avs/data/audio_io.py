@@ -13,19 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
 
+from ..audio_conversion import to_mono_16k
 from .schema import CLIP_SAMPLES, SAMPLE_RATE
-
-
-def to_mono_16k(waveform: np.ndarray, sampling_rate: int) -> np.ndarray:
-    """Down-mix `[T]` or `[T, C]` audio to mono and resample it to 16 kHz; returns float32 `[T']`."""
-    waveform = np.asarray(waveform, dtype=np.float32)
-    if waveform.ndim == 2:
-        waveform = waveform.mean(axis=1)
-    if sampling_rate != SAMPLE_RATE:
-        waveform = soxr.resample(waveform, sampling_rate, SAMPLE_RATE).astype(np.float32)
-    return waveform
 
 
 def fit_length(waveform: np.ndarray, num_samples: int = CLIP_SAMPLES) -> np.ndarray:
@@ -77,7 +67,7 @@ def encode_audio(waveform: np.ndarray, audio_format: str = "FLAC") -> bytes:
 def decode_audio(data: bytes, num_samples: int | None = CLIP_SAMPLES) -> np.ndarray:
     """Decode WAV/FLAC bytes to mono 16 kHz float32 `[num_samples]` (or the full length if `None`)."""
     waveform, sampling_rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=False)
-    waveform = to_mono_16k(waveform, sampling_rate)
+    waveform = to_mono_16k(waveform, sampling_rate).astype(np.float32)
     return waveform if num_samples is None else fit_length(waveform, num_samples)
 
 
@@ -103,4 +93,7 @@ def read_audio_file(path: str | Path) -> np.ndarray:
         raise ValueError(f"cannot decode audio file {path}: {error}") from error
     if waveform.size == 0:
         raise ValueError(f"audio file {path} contains no samples")
-    return to_mono_16k(waveform, sampling_rate)
+    try:
+        return to_mono_16k(waveform, sampling_rate).astype(np.float32)
+    except ValueError as error:
+        raise ValueError(f"audio file {path}: {error}") from error

@@ -4,8 +4,8 @@ Every random choice is drawn from `numpy.random.default_rng(stable_seed(seed, vi
 video's negatives depend only on the seed and its id, never on file-system or iteration order.
 
 - silence: 5 s of zeros.
-- noise: white Gaussian noise with RMS `NOISE_RMS` (0.1 of full scale, -20 dBFS), clipped to [-1, 1] and
-  stored as 16-bit PCM. (The official script reinterpreted float64 bytes as int16, producing a 20-s
+- noise: `modeling_avs.audio_conditions.white_noise` (RMS 0.1 of full scale, -20 dBFS, clipped to [-1, 1]) seeded
+  per video, stored as 16-bit PCM. (The official script reinterpreted float64 bytes as int16, producing a 20-s
   periodic bit pattern instead of noise; that bug is deliberately not reproduced.)
 - off-screen: the sound of another video of the same split drawn uniformly among the videos whose
   semantic groups avoid the own groups and their "least suitable contrast" groups
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio_conditions import white_noise
 from .audio_io import fit_length, read_audio_file
-from .schema import CLIP_SAMPLES, excluded_groups
+from .schema import CLIP_SAMPLES, UNSEEN_PREFIX, excluded_groups
 
-NOISE_RMS = 0.1
 UNSEEN_AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
 
@@ -35,16 +35,9 @@ def stable_seed(*parts: object) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-def silence_waveform() -> np.ndarray:
-    """5 s of silence, float32 `[80000]`."""
-    return np.zeros(CLIP_SAMPLES, dtype=np.float32)
-
-
 def noise_waveform(seed: int, video_id: str) -> np.ndarray:
-    """White Gaussian noise of RMS `NOISE_RMS` for `video_id`, float32 `[80000]` in [-1, 1]."""
-    rng = np.random.default_rng(stable_seed(seed, video_id, "noise"))
-    noise = rng.standard_normal(CLIP_SAMPLES, dtype=np.float32) * np.float32(NOISE_RMS)
-    return np.clip(noise, -1.0, 1.0)
+    """The noise condition of `video_id`: `white_noise` of 5 s, float32 `[80000]` in [-1, 1]."""
+    return white_noise(CLIP_SAMPLES, stable_seed(seed, video_id, "noise"))
 
 
 @dataclass(frozen=True)
@@ -90,11 +83,12 @@ def pick_offscreen_sources(config: str, videos: Mapping[str, Sequence[str]], see
 
 
 def load_unseen_clips(folder: str | Path) -> dict[str, np.ndarray]:
-    """Read every audio file of `folder` as mono 16 kHz float32 `[80000]`, keyed `"unseen:<file stem>"`."""
+    """Read every audio file of `folder` as mono 16 kHz float32 `[80000]`, keyed `"unseen:<file stem>"`
+    (`UNSEEN_PREFIX`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"unseen-audio folder {folder} does not exist or is not a directory")
     files = sorted(path for path in folder.iterdir() if path.suffix.lower() in UNSEEN_AUDIO_EXTENSIONS)
     if not files:
         raise ValueError(f"unseen-audio folder {folder} holds no {'/'.join(UNSEEN_AUDIO_EXTENSIONS)} files")
-    return {f"unseen:{path.stem}": fit_length(read_audio_file(path)) for path in files}
+    return {f"{UNSEEN_PREFIX}{path.stem}": fit_length(read_audio_file(path)) for path in files}

@@ -1,9 +1,9 @@
 """Parquet shards and dataset card of an AVSBench-Robust output folder.
 
 Layout: `<output>/<config>/<split>-XXXXX-of-YYYYY.parquet` plus `<output>/README.md` whose YAML `configs:`
-lets `datasets.load_dataset(output, config)` find the shards (offline, or after upload to the Hub). Each
-shard is written to a temporary file and renamed, so a killed build leaves only complete shards; a rerun
-with the same settings skips them. `<output>/<config>/.build_state.json` records the settings of the build
+lets `datasets.load_dataset(output, config)` find the shards (offline, or after upload to the Hub). Every file is
+written atomically (`modeling_avs.atomic_files`), so a killed build leaves only complete shards; a rerun with the
+same settings skips them. `<output>/<config>/.build_state.json` records the settings of the build
 so that a rerun with different settings fails instead of mixing shards.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from ..atomic_files import atomic_path, write_json_atomic, write_text_atomic
+from ..model_cards import render_card
 from .schema import SPLITS
 
 STATE_FILE = ".build_state.json"
@@ -42,24 +43,22 @@ def holds_binary(data_type: pa.DataType) -> bool:
 
 
 def write_table_atomic(table: pa.Table, path: Path) -> None:
-    """Write `table` to `path` through a temporary file in the same folder and an atomic rename.
+    """Write `table` to `path` atomically.
 
     Media columns (binary PNG/WAV/FLAC bytes, already compressed or incompressible PCM) are stored without
     dictionary encoding, min/max statistics or snappy compression: those would hash, compare and scan every
     value of such a column and save nothing. The small metadata columns keep all three.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process: concurrent writers (DDP ranks)
     metadata = [field.name for field in table.schema if not holds_binary(field.type)]
-    pq.write_table(
-        table,
-        temporary,
-        row_group_size=ROW_GROUP_SIZE,
-        use_dictionary=metadata,
-        write_statistics=metadata,
-        compression={name: "snappy" if name in metadata else "none" for name in table.column_names},
-    )
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        pq.write_table(
+            table,
+            temporary,
+            row_group_size=ROW_GROUP_SIZE,
+            use_dictionary=metadata,
+            write_statistics=metadata,
+            compression={name: "snappy" if name in metadata else "none" for name in table.column_names},
+        )
 
 
 def check_build_state(output_dir: str | Path, config: str, state: dict[str, Any]) -> None:
@@ -74,10 +73,7 @@ def check_build_state(output_dir: str | Path, config: str, state: dict[str, Any]
                 "differ); use another output folder or delete that one"
             )
         return
-    state_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = state_path.with_name(f".{state_path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, state_path)
+    write_json_atomic(state_path, state, indent=1, sort_keys=True)
 
 
 def write_split_shards(
@@ -127,9 +123,9 @@ def built_configs(output_dir: str | Path) -> dict[str, list[str]]:
     return found
 
 
-def write_dataset_card(output_dir: str | Path, body: str, metadata: dict[str, Any] | None = None) -> Path:
-    """Write `<output_dir>/README.md`: YAML `metadata` (license, pretty_name, ...) and `configs:` for every
-    complete config/split on disk, then the markdown `body`."""
+def write_dataset_card(output_dir: str | Path, template: str, metadata: dict[str, Any], **values) -> Path:
+    """Write `<output_dir>/README.md` from the card template `template` (see `modeling_avs.model_cards`): its YAML
+    `card_data` is `metadata` (license, pretty_name, ...) plus `configs:` for every complete config/split on disk."""
     configs = [
         {
             "config_name": config,
@@ -137,9 +133,5 @@ def write_dataset_card(output_dir: str | Path, body: str, metadata: dict[str, An
         }
         for config, splits in built_configs(output_dir).items()
     ]
-    header = yaml.safe_dump({**(metadata or {}), "configs": configs}, sort_keys=False)
-    path = Path(output_dir) / "README.md"
-    temporary = path.with_name(f".README.md.{os.getpid()}.tmp")
-    temporary.write_text(f"---\n{header}---\n\n{body.strip()}\n", encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    card_data = yaml.safe_dump({**metadata, "configs": configs}, sort_keys=False).rstrip("\n")
+    return write_text_atomic(Path(output_dir) / "README.md", render_card(template, card_data=card_data, **values))

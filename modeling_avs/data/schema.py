@@ -16,24 +16,32 @@ Audio columns are read by our loaders with `Audio(decode=False)` and decoded wit
 
 from __future__ import annotations
 
-import datasets
+from typing import TYPE_CHECKING
+
+from ..audio_conversion import SAMPLING_RATE
+
+if TYPE_CHECKING:
+    import datasets
 
 CONFIG_NAMES: tuple[str, ...] = ("s4", "ms3")
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
-CONDITIONS: tuple[str, ...] = ("positive", "silence", "noise", "offscreen")
+# The audio conditions of AVSBench-Robust: the video's own sound, then the negatives, whose correct mask is empty.
+POSITIVE_CONDITION = "positive"
+NEGATIVE_CONDITIONS: tuple[str, ...] = ("silence", "noise", "offscreen")
+CONDITIONS: tuple[str, ...] = (POSITIVE_CONDITION, *NEGATIVE_CONDITIONS)
+# Extra negative conditions made of arbitrary sounds are named `unseen:<clip name>`.
+UNSEEN_PREFIX = "unseen:"
 SEMANTIC_GROUPS: tuple[str, ...] = ("music", "human", "animal", "device")
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = SAMPLING_RATE
 NUM_FRAMES = 5
 CLIP_SECONDS = 5
 CLIP_SAMPLES = SAMPLE_RATE * CLIP_SECONDS
 
 # Column holding the waveform of each condition.
 CONDITION_AUDIO_COLUMNS: dict[str, str] = {
-    "positive": "audio",
-    "silence": "audio_silence",
-    "noise": "audio_noise",
-    "offscreen": "audio_offscreen",
+    POSITIVE_CONDITION: "audio",
+    **{condition: f"audio_{condition}" for condition in NEGATIVE_CONDITIONS},
 }
 AUDIO_COLUMNS: tuple[str, ...] = tuple(CONDITION_AUDIO_COLUMNS.values())
 
@@ -133,6 +141,8 @@ def excluded_groups(config: str, groups: list[str] | tuple[str, ...]) -> frozens
 
 def avs_features() -> datasets.Features:
     """The `datasets.Features` of one AVSBench-Robust row (identical for `s4`, `ms3` and the synthetic data)."""
+    import datasets
+
     audio = datasets.Audio(sampling_rate=SAMPLE_RATE)
     return datasets.Features(
         {

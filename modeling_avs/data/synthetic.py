@@ -27,10 +27,12 @@ import datasets
 import numpy as np
 import pyarrow as pa
 
+from ..atomic_files import remove_stale_temporaries
+from ..audio_conditions import NOISE_RMS, silence
 from .audio_io import audio_cell, encode_audio
-from .negative_audio import NOISE_RMS, noise_waveform, pick_offscreen_sources, silence_waveform, stable_seed
+from .negative_audio import noise_waveform, pick_offscreen_sources, stable_seed
 from .parquet_io import check_build_state, write_dataset_card, write_split_shards
-from .schema import NUM_FRAMES, SEMANTIC_GROUPS, SPLITS, avs_features, check_config
+from .schema import CLIP_SAMPLES, NUM_FRAMES, SEMANTIC_GROUPS, SPLITS, avs_features, check_config
 from .synthetic_audio import mixture
 from .synthetic_visual import SYNTHETIC_CLASSES, SyntheticClass, place_objects, png_bytes, render_video
 
@@ -39,6 +41,8 @@ EVALUATION_FRACTION = 0.15
 DEFAULT_IMAGE_SIZE = 96
 DEFAULT_SEED = 42
 ROWS_PER_SHARD = 500
+CARD_TEMPLATE = "synthetic_dataset_card.md.jinja"
+CARD_METADATA = {"license": "apache-2.0", "pretty_name": "Synthetic AVSBench-Robust"}
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ class SplitGenerator:
         self.audio = {plan.video_id: sound for plan, sound in zip(self.plans, sounds)}
         groups = {plan.video_id: plan.groups for plan in self.plans}
         self.offscreen = pick_offscreen_sources(settings.config, groups, settings.seed)
-        self.silence = audio_cell(encode_audio(silence_waveform()))
+        self.silence = audio_cell(encode_audio(silence(CLIP_SAMPLES)))
 
     def _map(self, function, items: Sequence) -> list:
         if self.pool is None:
@@ -206,7 +210,7 @@ def make_synthetic_dataset(
         `DatasetDict` of the non-empty splits, audio columns cast to `Audio(decode=False)` (decode them with
         `modeling_avs.data.audio_io.decode_audio_cell`, or use `ConditionSamples`).
     """
-    from .samples import load_avs_dataset, undecoded_audio_features
+    from .loading import load_avs_dataset, undecoded_audio_features
 
     check_config(config)
     if image_size < 32:
@@ -224,6 +228,7 @@ def make_synthetic_dataset(
             "seed": seed,
             "rows_per_shard": rows_per_shard,
         }
+        remove_stale_temporaries(output_dir)
         check_build_state(output_dir, config, state)
     # Built with undecoded audio features and an explicit fingerprint: otherwise `datasets` would hash
     # (pickle) the whole in-memory table to fingerprint a cast.
@@ -247,8 +252,7 @@ def make_synthetic_dataset(
             )
     if output_dir is None:
         return datasets.DatasetDict(splits)
-    metadata = {"license": "apache-2.0", "pretty_name": "Synthetic AVSBench-Robust"}
-    write_dataset_card(output_dir, synthetic_card(), metadata)
+    write_dataset_card(output_dir, CARD_TEMPLATE, CARD_METADATA, classes=SYNTHETIC_CLASSES, noise_rms=NOISE_RMS)
     return load_avs_dataset(output_dir, config)
 
 
@@ -261,13 +265,3 @@ def _worker_pool(num_proc: int) -> Iterator[Pool | None]:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with multiprocessing.get_context(method).Pool(num_proc) as pool:
         yield pool
-
-
-def synthetic_card() -> str:
-    """Markdown body of the dataset card of a synthetic benchmark folder."""
-    classes = "\n".join(
-        f"| {cls.s4_category} | {cls.ms3_object} | {cls.group} | {cls.shape}, {cls.texture}, RGB{cls.color} |"
-        for cls in SYNTHETIC_CLASSES
-    )
-    template = (Path(__file__).parent / "synthetic_card.md").read_text(encoding="utf-8")
-    return template.replace("$classes", classes).replace("$noise_rms", str(NOISE_RMS))

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import torch
 
+from ..data.schema import CONDITIONS
+from ..similarity_head import gate_logits
 from .frame_statistics import INPUT_TYPES, NUM_THRESHOLDS, FrameStatistics, compute_frame_statistics
 from .report import results_to_markdown
-from .scores import POSITIVE_CONDITION, PROTOCOLS, robust_scores
-
-STANDARD_CONDITIONS = (POSITIVE_CONDITION, "silence", "noise", "offscreen")
+from .scores import PROTOCOLS, robust_scores
 
 
 class _ConditionState:
@@ -75,6 +75,8 @@ class RobustAVSEvaluator:
             when `update` gets no `video_ids`.
         condition_names (`Sequence[str]`, *optional*): names of integer condition ids (`condition_names[i]` is
             the name of id i); needed when `update` or `compute_metrics` receive integer ids.
+        gate_threshold (`float`, *optional*): `compute_metrics` empties the masks of the frames outside
+            [`similarity_gate`] first (pass the model's `config.inference_gate_threshold`); off when None.
 
     Conditions: `"positive"` is the positive condition; every other name (`"silence"`, `"noise"`, `"offscreen"`,
     `"unseen:<clip>"`, ...) is a negative one, scored against the positive ground truth of the same frames.
@@ -97,6 +99,7 @@ class RobustAVSEvaluator:
         legacy_batch_videos: int = 1,
         frames_per_video: int = 5,
         condition_names: Sequence[str] | None = None,
+        gate_threshold: float | None = None,
     ) -> None:
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
@@ -112,6 +115,7 @@ class RobustAVSEvaluator:
         self.legacy_batch_videos = legacy_batch_videos
         self.frames_per_video = frames_per_video
         self.condition_names = list(condition_names) if condition_names is not None else None
+        self.gate_threshold = gate_threshold
         self.reset()
 
     def reset(self) -> None:
@@ -194,8 +198,8 @@ class RobustAVSEvaluator:
             state.append(statistics.select(torch.tensor(frames, dtype=torch.long)), ordinals)
 
     def _ordered_conditions(self) -> list[str]:
-        standard = [name for name in STANDARD_CONDITIONS if name in self._states]
-        return standard + [name for name in self._states if name not in STANDARD_CONDITIONS]
+        standard = [name for name in CONDITIONS if name in self._states]
+        return standard + [name for name in self._states if name not in CONDITIONS]
 
     def compute(self) -> dict:
         """Scores of all frames seen so far (the state is kept; call `reset` to start over).
@@ -219,17 +223,20 @@ class RobustAVSEvaluator:
         """Render `results` (default: `compute()`) as a Markdown table in the layout of the paper's Table 2."""
         return results_to_markdown(self.compute() if results is None else results, method)
 
-    def plot(self, path: str | Path, results: dict | None = None) -> None:
-        """Save per-condition bars of mIoU, F-score and FPR (default: `compute()`) to `path` (needs matplotlib)."""
-        from .plotting import plot_results
+    def plot(self, path: str | Path, results: dict | None = None, method: str = "model") -> Path:
+        """Save bars of mIoU, F-score and FPR per condition of `results` (default: `compute()`) to `path`
+        (`modeling_avs.figures.plot_results`; needs matplotlib)."""
+        from ..figures import plot_results
 
-        plot_results(self.compute() if results is None else results, path)
+        return plot_results({method: self.compute() if results is None else results}, path)
 
     def compute_metrics(self, eval_pred, compute_result: bool) -> dict[str, float]:
         """`transformers.Trainer` `compute_metrics` for `TrainingArguments(batch_eval_metrics=True)`.
 
         Contract: `eval_pred.predictions` is the mask logits `[N, 1, H, W]` (or `[N, H, W]`), or a tuple whose
-        first element is; `eval_pred.label_ids` is the tuple `(masks [N, H, W], condition_ids [N])` (so the model
+        first element is (the model's outputs without the loss: `(logits, similarity, ...)`); with `gate_threshold`
+        the tuple's second element, the similarities `[N]`, gates the logits first (`gate_logits`).
+        `eval_pred.label_ids` is the tuple `(masks [N, H, W], condition_ids [N])` (so the model
         inputs carry both and `TrainingArguments.label_names` names both), with `condition_ids` indexing the
         `condition_names` given at construction. Each call adds the batch; the last one (`compute_result=True`)
         returns a flat `dict` of floats and resets the evaluator:
@@ -238,7 +245,14 @@ class RobustAVSEvaluator:
         Frames are grouped into videos of `frames_per_video` for the `"legacy"` protocol.
         """
         predictions = eval_pred.predictions
-        if isinstance(predictions, (tuple, list)):
+        if self.gate_threshold is not None:
+            if not isinstance(predictions, (tuple, list)) or len(predictions) < 2:
+                raise ValueError(
+                    "with gate_threshold, eval_pred.predictions must be the tuple (logits, similarity, ...)"
+                )
+            logits, similarity = torch.as_tensor(predictions[0]), torch.as_tensor(predictions[1])
+            predictions = gate_logits(logits, similarity, self.gate_threshold)
+        elif isinstance(predictions, (tuple, list)):
             predictions = predictions[0]
         labels = eval_pred.label_ids
         if not isinstance(labels, (tuple, list)) or len(labels) != 2:

@@ -1,10 +1,11 @@
-"""Markdown rendering of AVSBench-Robust results in the layout of the paper's Table 2."""
+"""Markdown tables of AVSBench-Robust results in the layout of the paper's Table 2, built from the results."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
-from .scores import POSITIVE_CONDITION
+from ..data.schema import POSITIVE_CONDITION
 
 _CONDITION_TITLES = {"positive": "Positive", "silence": "Silence", "noise": "Noise", "offscreen": "Off-screen"}
 
@@ -13,34 +14,53 @@ def _percent(value: float) -> str:
     return "–" if value is None or math.isnan(value) else f"{100 * value:.2f}"
 
 
-def results_to_markdown(results: dict, method: str = "model") -> str:
-    """One-row Markdown table of `RobustAVSEvaluator.compute()` results, in percent.
-
-    Columns follow Table 2 of the AVSBench-Robust paper: the positive condition's mIoU and F (higher is better), then
-    mIoU, F and FPR of each negative condition (lower is better), then G-mIoU, G-F and G-FPR. A note under the table
-    names the protocol and the number of frames per condition.
-    """
-    header, row = ["Method"], [method]
+def _columns(results: dict) -> list[tuple[str, str]]:
+    """`(header, cell)` of every score column of one results dict."""
+    columns = []
     for name, scores in results["conditions"].items():
         title = _CONDITION_TITLES.get(name, name)
         if name == POSITIVE_CONDITION:
-            header += [f"{title} mIoU ↑", f"{title} F ↑"]
-            row += [_percent(scores["miou"]), _percent(scores["fscore"])]
+            keys = (("miou", "mIoU ↑"), ("fscore", "F ↑"))
         else:
-            header += [f"{title} mIoU ↓", f"{title} F ↓", f"{title} FPR ↓"]
-            row += [_percent(scores["miou"]), _percent(scores["fscore"]), _percent(scores["fpr"])]
+            keys = (("miou", "mIoU ↓"), ("fscore", "F ↓"), ("fpr", "FPR ↓"))
+        columns += [(f"{title} {label}", _percent(scores[key])) for key, label in keys]
     summary = results["global"]
-    header += ["G-mIoU ↑", "G-F ↑", "G-FPR ↓"]
-    row += [_percent(summary["g_miou"]), _percent(summary["g_f"]), _percent(summary["g_fpr"])]
-    protocol = results["protocol"]
-    if "legacy_batch_videos" in results:
-        protocol += f", {results['legacy_batch_videos']} video(s) per batch"
-    frames = ", ".join(f"{name} {scores['num_frames']}" for name, scores in results["conditions"].items())
+    columns += [(label, _percent(summary[key])) for key, label in (("g_miou", "G-mIoU ↑"), ("g_f", "G-F ↑"))]
+    return columns + [("G-FPR ↓", _percent(summary["g_fpr"]))]
+
+
+def results_table(rows: Mapping[str, dict]) -> str:
+    """
+    A Markdown table with one row per method of `rows` (`{method: RobustAVSEvaluator.compute() results}`), in
+    percent. Columns follow Table 2 of the AVSBench-Robust paper: the positive condition's mIoU and F (higher is
+    better), then mIoU, F and FPR of each negative condition (lower is better), then G-mIoU, G-F and G-FPR. A note
+    under the table names the protocol and the number of frames per condition (of the first method).
+    """
+    if not rows:
+        raise ValueError("results_table needs at least one row")
+    columns = {method: _columns(results) for method, results in rows.items()}
+    header = [title for title, _ in next(iter(columns.values()))]
+    for method, cells in columns.items():
+        if [title for title, _ in cells] != header:
+            raise ValueError(f"the results of {method!r} have other conditions than those of the first row")
+    first = next(iter(rows.values()))
+    protocol = first["protocol"]
+    if "legacy_batch_videos" in first:
+        protocol += f", {first['legacy_batch_videos']} video(s) per batch"
+    frames = ", ".join(f"{name} {scores['num_frames']}" for name, scores in first["conditions"].items())
     lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
-        "| " + " | ".join(row) + " |",
+        "| " + " | ".join(["Method", *header]) + " |",
+        "|" + "|".join(["---"] + ["---:"] * len(header)) + "|",
+        *("| " + " | ".join([method, *(cell for _, cell in cells)]) + " |" for method, cells in columns.items()),
         "",
         f"Protocol: {protocol}. Frames: {frames}.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def results_to_markdown(results: dict, method: str = "model") -> str:
+    """`results_table` of one method."""
+    return results_table({method: results})
+
+
+__all__ = ["results_table", "results_to_markdown"]

@@ -32,10 +32,10 @@ from collections.abc import Mapping
 
 import torch
 
+from ..data.schema import POSITIVE_CONDITION
 from .frame_statistics import FrameStatistics
 
 PROTOCOLS = ("dataset", "legacy")
-POSITIVE_CONDITION = "positive"
 F_BETA_SQUARED = 0.3
 IOU_EPSILON = 1e-7
 FMEASURE_EPSILON = 1e-20

@@ -8,14 +8,15 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from transformers import Pipeline
 
 from ..audio_conditions import AudioCondition
 from ..media import MediaError, MediaLimits, MediaWarning, clip_seconds, media_kind, read_audio, read_image, read_video
 from ..modeling_outputs import AudioVisualSegmentationOutput
+from ..similarity_head import similarity_gate
 
+AUDIO_VISUAL_SEGMENTATION_TASK = "audio-visual-segmentation"
 FRAME_TIME_OFFSET = 15 / 16  # frames of images and frame lists are placed near the end of each second, as AVSBench
 
 
@@ -68,11 +69,13 @@ class AudioVisualSegmentationPipeline(Pipeline):
     Returns, per input, a list with one dict per frame:
 
     - `"frame"`: the RGB frame, uint8 `[H, W, 3]`;
-    - `"mask"`: the binary mask at the frame's resolution, uint8 `[H, W]` in {0, 1};
-    - `"probabilities"`: `sigmoid(logits)` resized to the frame, float32 `[H, W]` in [0, 1];
+    - `"mask"`: the binary mask at the frame's resolution, uint8 `[H, W]` in {0, 1}: `probabilities > threshold`;
+    - `"probabilities"`: `sigmoid(logits)` resized to the frame, float32 `[H, W]` in [0, 1], zero where the gate
+      empties the frame (the processor's `post_process_probabilities`);
     - `"score"`: the audio-visual correspondence score `sigmoid(similarity)` in [0, 1];
     - `"foreground_ratio"`: fraction of mask pixels (the FPR of the frame under a negative condition);
-    - `"sounding"`: `score >= gate_threshold` when a gate threshold is set (the mask is then empty when False),
+    - `"sounding"`: whether the similarity gate keeps the frame (`score >= gate_threshold`, [`similarity_gate`])
+      when a gate threshold is set (`gate_threshold`, by default the model's `config.inference_gate_threshold`),
       otherwise None;
     - `"time"` (seconds) and `"index"` (frame number in the clip).
     """
@@ -286,34 +289,30 @@ class AudioVisualSegmentationPipeline(Pipeline):
         if gate_threshold is None:
             gate_threshold = self.model.config.inference_gate_threshold
         frames = model_outputs["frames"]
-        logits, similarity = model_outputs["logits"].cpu(), model_outputs["similarity"].cpu()
-        sizes = [frame.shape[:2] for frame in frames]
-        masks = self.processor.post_process_segmentation(
-            AudioVisualSegmentationOutput(logits=logits, similarity=similarity),
-            target_sizes=sizes,
-            threshold=threshold,
+        similarity = model_outputs["similarity"].cpu()
+        probabilities = self.processor.post_process_probabilities(
+            AudioVisualSegmentationOutput(logits=model_outputs["logits"].cpu(), similarity=similarity),
+            target_sizes=[frame.shape[:2] for frame in frames],
             gate_threshold=gate_threshold,
         )
-        scores = torch.sigmoid(similarity)
+        kept = similarity_gate(similarity, gate_threshold).tolist()
+        scores = torch.sigmoid(similarity).tolist()
         results = []
-        for index, (frame, mask) in enumerate(zip(frames, masks)):
-            probabilities = torch.sigmoid(
-                F.interpolate(logits[index : index + 1], size=sizes[index], mode="bilinear", align_corners=False)
-            )[0, 0]
-            score = float(scores[index])
+        for index, (frame, frame_probabilities) in enumerate(zip(frames, probabilities)):
+            mask = (frame_probabilities > threshold).numpy().astype(np.uint8)
             results.append(
                 {
                     "index": index,
                     "time": float(model_outputs["times"][index]),
                     "frame": frame,
-                    "mask": mask.numpy().astype(np.uint8),
-                    "probabilities": probabilities.numpy().astype(np.float32),
-                    "score": score,
-                    "foreground_ratio": float(mask.float().mean()),
-                    "sounding": None if gate_threshold is None else score >= gate_threshold,
+                    "mask": mask,
+                    "probabilities": frame_probabilities.numpy().astype(np.float32),
+                    "score": scores[index],
+                    "foreground_ratio": float(mask.mean()),
+                    "sounding": None if gate_threshold is None else kept[index],
                 }
             )
         return results
 
 
-__all__ = ["AudioVisualSegmentationPipeline"]
+__all__ = ["AUDIO_VISUAL_SEGMENTATION_TASK", "AudioVisualSegmentationPipeline"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-REPRODUCE_MODELS_DIR = Path("avs-robust-reproduce") / "models"
+REPRODUCE_OUTPUT_DIR = "avs-robust-reproduce"  # `avs-robust reproduce`'s default output folder
+REPRODUCE_MODELS_DIR = Path(REPRODUCE_OUTPUT_DIR) / "models"
 DEFAULT_MODEL = REPRODUCE_MODELS_DIR / "robust"
 DEFAULT_BASELINE_MODEL = REPRODUCE_MODELS_DIR / "baseline"
 HOW_TO_GET_A_MODEL = (
-    "Train the models with `avs-robust reproduce` (it writes ./avs-robust-reproduce/models/{baseline,"
+    f"Train the models with `avs-robust reproduce` (it writes ./{REPRODUCE_MODELS_DIR.as_posix()}/{{baseline,"
     "negatives_only,robust}), or point to any folder written by `save_pretrained` (model + processor) or a Hub id."
 )
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -37,5 +38,6 @@ __all__ = [
     "DEFAULT_MODEL",
     "HOW_TO_GET_A_MODEL",
     "REPRODUCE_MODELS_DIR",
+    "REPRODUCE_OUTPUT_DIR",
     "model_location_problem",
 ]

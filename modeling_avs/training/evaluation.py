@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.schema import CONDITIONS
-from ..metrics import RobustAVSEvaluator
+from ..data.schema import CONDITIONS, POSITIVE_CONDITION
+from ..metrics.evaluator import RobustAVSEvaluator
+from ..similarity_head import gate_logits
 from .collator import AVSDataCollator, FeaturizedSamples
 
 
@@ -41,16 +42,6 @@ def _predictions(
             yield items, batch, outputs.logits.float().cpu(), outputs.similarity.float().cpu()
 
 
-def gate_logits(logits: torch.Tensor, similarity: torch.Tensor, gate_threshold: float | None) -> torch.Tensor:
-    """`logits` `[n, 1, H, W]` with the frames whose `sigmoid(similarity)` `[n]` is below `gate_threshold` emptied
-    (the `inference_gate_threshold` post-processing; unchanged when it is None)."""
-    if gate_threshold is None:
-        return logits
-    gated = logits.clone()
-    gated[torch.sigmoid(similarity) < gate_threshold] = torch.finfo(gated.dtype).min
-    return gated
-
-
 def evaluate_model(
     model: torch.nn.Module,
     samples: FeaturizedSamples,
@@ -63,7 +54,8 @@ def evaluate_model(
     Score `model` on every condition of `samples`: the standard conditions (positive, silence, noise, off-screen,
     G-metrics over the three negatives) and, separately, the unseen clips (positive + `unseen:*`, G-metrics over
     the clips). Also returns the similarity of every frame per condition and the masks `[H, W]` predicted for the
-    first frame of `overlay_video` under each condition. With `gate_threshold`, masks are gated first (`gate_logits`).
+    first frame of `overlay_video` under each condition. With `gate_threshold` (pass the model's
+    `config.inference_gate_threshold`), the frames outside [`similarity_gate`] are emptied first (`gate_logits`).
     """
     names = list(samples.conditions)
     standard = RobustAVSEvaluator(condition_names=names)
@@ -74,7 +66,7 @@ def evaluate_model(
         logits, condition_ids = gate_logits(logits, similarity, gate_threshold), batch["condition_ids"]
         is_standard = torch.tensor([names[i] in CONDITIONS for i in condition_ids.tolist()])
         is_unseen = torch.tensor(
-            [names[i] == "positive" or names[i] not in CONDITIONS for i in condition_ids.tolist()]
+            [names[i] == POSITIVE_CONDITION or names[i] not in CONDITIONS for i in condition_ids.tolist()]
         )
         for evaluator, keep in ((standard, is_standard), (unseen, is_unseen)):
             if keep.any():
@@ -150,4 +142,4 @@ def calibrate_gate(
     return GateCalibration(chosen["threshold"], chosen["similarity"], max_g_fpr, sweep)
 
 
-__all__ = ["Evaluation", "GateCalibration", "calibrate_gate", "evaluate_model", "gate_logits"]
+__all__ = ["Evaluation", "GateCalibration", "calibrate_gate", "evaluate_model"]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from ..metrics import results_to_markdown
+from ..data.schema import CONDITIONS
+from ..metrics.report import results_to_markdown
+from ..model_cards import render_card
 from .recipes import TrainingRecipe
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "model_cards" / "avs_model_card.md.jinja"
+TEMPLATE = "model_card.md.jinja"
 TAGS = ["audio-visual-segmentation", "avsbench-robust", "modeling-avs"]
 _CONDITION_SCORES = (("miou", "mean_iou", "mIoU"), ("fscore", "f1", "F-score"), ("fpr", "fpr", "FPR"))
 _GLOBAL_SCORES = (("g_miou", "G-mIoU"), ("g_f", "G-F"), ("g_fpr", "G-FPR"))
@@ -62,7 +63,7 @@ def build_model_card(
     license: str = "apache-2.0",
 ) -> ModelCard:
     """
-    The model card (README.md) of a trained model from the template `model_cards/avs_model_card.md.jinja`.
+    The model card (README.md) of a trained model from the template `model_card.md.jinja` (`modeling_avs.model_cards`).
 
     Args:
         results: `RobustAVSEvaluator.compute()` results on `dataset_split`.
@@ -102,10 +103,10 @@ def build_model_card(
         )
     else:
         negatives = "positive pairs only (the usual AVSBench recipe, no negatives, the visual-bias baseline)."
-    extra = [name for name in results["conditions"] if name not in ("positive", "silence", "noise", "offscreen")]
-    return ModelCard.from_template(
-        card_data,
-        template_path=str(TEMPLATE_PATH),
+    extra = [name for name in results["conditions"] if name not in CONDITIONS]
+    content = render_card(
+        TEMPLATE,
+        card_data=card_data.to_yaml(),
         model_name=model_name,
         summary=summary,
         negatives_sentence=negatives,
@@ -120,6 +121,7 @@ def build_model_card(
         limitations=list(limitations),
         load_id=load_id or model_name,
     )
+    return ModelCard(content)
 
 
 def _format(value) -> str:
@@ -128,4 +130,4 @@ def _format(value) -> str:
     return "–" if value is None else str(value)
 
 
-__all__ = ["TAGS", "TEMPLATE_PATH", "build_model_card", "evaluation_results"]
+__all__ = ["TAGS", "TEMPLATE", "build_model_card", "evaluation_results"]

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..data.negative_audio import stable_seed
-from ..data.schema import CONDITIONS
+from ..data.schema import NEGATIVE_CONDITIONS
 
 
 def num_negative_pairs(num_positives: int, negative_ratio: float) -> int:
@@ -62,9 +62,9 @@ class BalancedNegativeDataset(torch.utils.data.Dataset):
         missing = [c for c in needed if c not in samples.conditions]
         if missing:
             raise ValueError(f"samples lack condition(s) {missing}; they hold {list(samples.conditions)}")
-        unknown = [c for c in negative_conditions if c not in CONDITIONS or c == "positive"]
+        unknown = [c for c in negative_conditions if c not in NEGATIVE_CONDITIONS]
         if unknown:
-            raise ValueError(f"negative conditions must be among {CONDITIONS[1:]}, got {unknown}")
+            raise ValueError(f"negative conditions must be among {NEGATIVE_CONDITIONS}, got {unknown}")
         self.samples = samples
         self.negative_ratio = negative_ratio
         self.negative_conditions = tuple(negative_conditions)

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 
 from transformers import SchedulerType
 
-from ..data.schema import CONDITIONS
+from ..data.schema import NEGATIVE_CONDITIONS
 
 SUPERVISED_FRAMES = ("first", "all")
 OPTIMIZERS = ("adam", "adamw")
 LR_SCHEDULERS = tuple(scheduler.value for scheduler in SchedulerType)
-NEGATIVE_CONDITIONS = tuple(condition for condition in CONDITIONS if condition != "positive")
 
 
 @dataclass(frozen=True)
@@ -172,4 +171,4 @@ def get_recipe(preset: str, /, **overrides) -> TrainingRecipe:
     return RECIPES[preset].replace(**overrides) if overrides else RECIPES[preset]
 
 
-__all__ = ["NEGATIVE_CONDITIONS", "RECIPES", "SUPERVISED_FRAMES", "TrainingRecipe", "get_recipe"]
+__all__ = ["RECIPES", "SUPERVISED_FRAMES", "TrainingRecipe", "get_recipe"]

@@ -36,12 +36,17 @@ from tqdm.auto import tqdm
 from transformers import PrinterCallback, PvtV2Config
 from transformers.trainer_utils import get_last_checkpoint
 
+from ..atomic_files import atomic_directory, remove_stale_temporaries, write_json_atomic, write_text_atomic
 from ..configuration_avsbench import AVSBenchConfig
 from ..configuration_vggish import VGGishConfig
-from ..data import ConditionSamples, load_unseen_clips, make_synthetic_dataset
-from ..data.samples import undecoded_audio
-from ..data.schema import CONDITIONS
-from ..metrics import results_to_markdown
+from ..data.loading import undecoded_audio
+from ..data.negative_audio import load_unseen_clips
+from ..data.samples import ConditionSamples
+from ..data.schema import CONDITIONS, NEGATIVE_CONDITIONS, UNSEEN_PREFIX
+from ..data.synthetic import make_synthetic_dataset
+from ..figures import plot_overlays, plot_results, plot_similarity_histograms
+from ..metrics.report import results_table
+from ..pipelines.model_location import REPRODUCE_OUTPUT_DIR
 from ..processing_avs import AVSProcessor
 from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
 from .encoder_pretraining import (
@@ -58,9 +63,8 @@ from .trainer import build_model, build_processor, build_trainer, training_argum
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_OUTPUT_DIR = "avs-robust-reproduce"
+DEFAULT_OUTPUT_DIR = REPRODUCE_OUTPUT_DIR
 DATASET_ID = "modeling-avs synthetic AVSBench-Robust S4"
-NEGATIVE_CONDITIONS = tuple(condition for condition in CONDITIONS if condition != "positive")
 BASELINE_MIN_G_FPR = 0.05
 ROBUST_MAX_G_FPR = 0.005
 MAX_POSITIVE_MIOU_DROP = 0.03
@@ -208,29 +212,10 @@ def reproduction_recipe(size: ReproductionSize, overrides: dict) -> TrainingReci
     )
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def _atomic_save_figure(figure, path: Path) -> None:
-    temporary = path.with_name(f".tmp-{path.name}")
-    figure.savefig(temporary, dpi=110)
-    os.replace(temporary, path)
-
-
-def results_table(rows: dict[str, dict]) -> str:
-    """One Markdown table (the paper's Table 2 layout) with one row per model of `rows` (`{method: results}`)."""
-    tables = [results_to_markdown(results, method).splitlines() for method, results in rows.items()]
-    first = tables[0]
-    return "\n".join(first[:2] + [table[2] for table in tables] + first[3:]) + "\n"
-
-
 def unseen_table(rows: dict[str, dict]) -> str:
     """FPR (%) of every model on every unseen clip, with the pooled G-FPR."""
-    clips = [name for name in next(iter(rows.values()))["conditions"] if name != "positive"]
-    header = ["Method", *[clip.removeprefix("unseen:") for clip in clips], "pooled FPR ↓"]
+    clips = [name for name in next(iter(rows.values()))["conditions"] if name not in CONDITIONS]
+    header = ["Method", *[clip.removeprefix(UNSEEN_PREFIX) for clip in clips], "pooled FPR ↓"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
     for method, results in rows.items():
         values = [f"{100 * results['conditions'][clip]['fpr']:.2f}" for clip in clips]
@@ -287,72 +272,6 @@ def acceptance_checks(results: dict[str, dict]) -> dict[str, dict]:
 REQUIRED_CHECKS = ("baseline_is_biased", "robust_removes_bias", "robust_keeps_positive_miou")
 
 
-def plot_bars(rows: dict[str, dict], path: Path) -> None:
-    """mIoU, F-score and FPR (%) per condition, one bar per model."""
-    from matplotlib.figure import Figure
-
-    conditions = list(next(iter(rows.values()))["conditions"])
-    figure = Figure(figsize=(12, 3.6), layout="constrained")
-    width = 0.8 / len(rows)
-    for panel, (key, label) in enumerate((("miou", "mIoU"), ("fscore", "F-score"), ("fpr", "FPR"))):
-        axes = figure.add_subplot(1, 3, panel + 1)
-        for offset, (method, results) in enumerate(rows.items()):
-            values = [100 * results["conditions"][name][key] for name in conditions]
-            positions = [index + (offset - (len(rows) - 1) / 2) * width for index in range(len(conditions))]
-            axes.bar(positions, np.nan_to_num(values), width=width, label=method)
-        axes.set_xticks(range(len(conditions)), conditions)
-        axes.set_title(label)
-        axes.set_ylim(0, 100)
-        if panel == 0:
-            axes.set_ylabel("%")
-            axes.legend(fontsize="small")
-    _atomic_save_figure(figure, path)
-
-
-def plot_similarity_histograms(panels: dict[str, dict[str, list[float]]], path: Path) -> None:
-    """Histograms of the cosine similarity of positive vs negative pairs, one panel per model state (Fig. 4)."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(3.4 * len(panels), 3.0), layout="constrained")
-    bins = np.linspace(-1, 1, 41)
-    for index, (title, similarities) in enumerate(panels.items()):
-        axes = figure.add_subplot(1, len(panels), index + 1)
-        positives = similarities.get("positive", [])
-        negatives = [value for name in NEGATIVE_CONDITIONS for value in similarities.get(name, [])]
-        axes.hist(positives, bins=bins, alpha=0.6, density=True, label="positive pairs")
-        axes.hist(negatives, bins=bins, alpha=0.6, density=True, label="negative pairs")
-        axes.set_title(title, fontsize="medium")
-        axes.set_xlabel("cosine similarity")
-        if index == 0:
-            axes.legend(fontsize="small")
-    _atomic_save_figure(figure, path)
-
-
-def plot_overlays(
-    frame: np.ndarray, reference: np.ndarray, masks: dict[str, dict[str, np.ndarray]], path: Path
-) -> None:
-    """Grid of predicted masks over one frame: rows are models, columns conditions (the paper's Fig. 3)."""
-    from matplotlib.figure import Figure
-
-    conditions = list(next(iter(masks.values())))
-    columns = ["ground truth", *conditions]
-    figure = Figure(figsize=(1.7 * len(columns), 1.8 * len(masks)), layout="constrained")
-    for row, (method, predicted) in enumerate(masks.items()):
-        for column, name in enumerate(columns):
-            axes = figure.add_subplot(len(masks), len(columns), row * len(columns) + column + 1)
-            mask = reference if name == "ground truth" else predicted[name]
-            image = frame.astype(np.float32) / 255.0
-            image[mask] = 0.45 * image[mask] + 0.55 * np.array([1.0, 0.1, 0.1])
-            axes.imshow(image)
-            axes.set_xticks([])
-            axes.set_yticks([])
-            if row == 0:
-                axes.set_title(name.removeprefix("unseen:"), fontsize="small")
-            if column == 0:
-                axes.set_ylabel(method, fontsize="small")
-    _atomic_save_figure(figure, path)
-
-
 def _save_model(
     directory: Path,
     model,
@@ -365,86 +284,84 @@ def _save_model(
     calibration: GateCalibration | None = None,
 ) -> None:
     """Write a model folder (weights, processor, card, results; with `gated`, the `*_gated` results of the
-    evaluation with the similarity gate chosen in `calibration`, which the saved config applies) next to
-    `directory` and rename it into place."""
-    temporary = directory.with_name(f".{directory.name}.tmp")
-    shutil.rmtree(temporary, ignore_errors=True)
-    model.save_pretrained(temporary)
-    processor.save_pretrained(temporary)
-    deviations = [
-        "No pretrained PVT-v2 / VGGish weights offline: in place of ImageNet / AudioSet pretraining, the backbone and "
-        "the audio encoder are pretrained as classifiers of the synthetic training split's categories (frames, "
-        "sounds); the audio encoder is then frozen, as in the paper's recipe.",
-        "The TPAVI recipe is an extension: AVSBench-Robust released robust code for AVSegFormer only.",
-    ]
-    if size.per_frame:
-        deviations.append(
-            "Per-frame TPAVI (`num_frames=1`): S4 supervises one frame per video, so training forwards only that frame."
+    evaluation with the similarity gate chosen in `calibration`, which the saved config applies) atomically."""
+    with atomic_directory(directory) as temporary:
+        model.save_pretrained(temporary)
+        processor.save_pretrained(temporary)
+        deviations = [
+            "No pretrained PVT-v2 / VGGish weights offline: in place of ImageNet / AudioSet pretraining, the backbone and "
+            "the audio encoder are pretrained as classifiers of the synthetic training split's categories (frames, "
+            "sounds); the audio encoder is then frozen, as in the paper's recipe.",
+            "The TPAVI recipe is an extension: AVSBench-Robust released robust code for AVSegFormer only.",
+        ]
+        if size.per_frame:
+            deviations.append(
+                "Per-frame TPAVI (`num_frames=1`): S4 supervises one frame per video, so training forwards only that frame."
+            )
+        if size.visual_pretraining_frames:
+            deviations.append(
+                f"The backbone is pretrained on {size.visual_pretraining_frames:,} separately generated frames (not the "
+                "benchmark's videos), the stand-in for ImageNet."
+            )
+        if size.freeze_backbone:
+            deviations.append("The pretrained backbone stays frozen during the segmentation training.")
+        head, original_head = size.model_config.get("mask_head_channels"), AVSBenchConfig().mask_head_channels
+        if head is not None and list(head) != list(original_head):
+            deviations.append(
+                f"Mask head of {head[0]}/{head[1]} channels instead of the original's {original_head[0]}/{original_head[1]}."
+            )
+        if recipe.lr_scheduler_type != "constant":
+            deviations.append(
+                f"The learning rate follows a {recipe.lr_scheduler_type!r} schedule (the original's is constant)."
+            )
+        if "noise" in recipe.train_negative_conditions and recipe.negative_ratio > 0:
+            deviations.append(
+                "Noise is a training negative too (the official recipe trains on silence and off-screen)."
+            )
+        scored = "masks"
+        if calibration is not None:
+            title, scored = GATED_TITLE, "gated masks"  # the saved config applies the gate: the card describes it
+            deviations.append(
+                f"Masks are gated by the similarity classifier (`inference_gate_threshold` = {calibration.threshold:.4f}, "
+                f"the one of highest validation G-mIoU among those keeping the validation G-FPR within "
+                f"{calibration.max_g_fpr}); the original "
+                "AVSegFormer-robust inference does not gate. Set `model.config.inference_gate_threshold = None` to turn "
+                "it off."
+            )
+        summary = (
+            f"{title}, trained by `avs-robust reproduce --size {size.name}` ({size.description}). "
+            f"The reported scores are those of its {scored}."
         )
-    if size.visual_pretraining_frames:
-        deviations.append(
-            f"The backbone is pretrained on {size.visual_pretraining_frames:,} separately generated frames (not the "
-            "benchmark's videos), the stand-in for ImageNet."
+        card = build_model_card(
+            (gated or evaluation).results,
+            recipe,
+            model_name=f"avsbench-tpavi-synthetic-s4-{directory.name}",
+            dataset_id=DATASET_ID,
+            dataset_split="test",
+            load_id=str(directory),
+            summary=summary,
+            deviations=deviations,
+            limitations=["Trained and evaluated on synthetic data only; not meant for real videos."],
+            training_settings={"reproduction size": size.name, "train videos": size.train_videos},
         )
-    if size.freeze_backbone:
-        deviations.append("The pretrained backbone stays frozen during the segmentation training.")
-    head, original_head = size.model_config.get("mask_head_channels"), AVSBenchConfig().mask_head_channels
-    if head is not None and list(head) != list(original_head):
-        deviations.append(
-            f"Mask head of {head[0]}/{head[1]} channels instead of the original's {original_head[0]}/{original_head[1]}."
-        )
-    if recipe.lr_scheduler_type != "constant":
-        deviations.append(
-            f"The learning rate follows a {recipe.lr_scheduler_type!r} schedule (the original's is constant)."
-        )
-    if "noise" in recipe.train_negative_conditions and recipe.negative_ratio > 0:
-        deviations.append("Noise is a training negative too (the official recipe trains on silence and off-screen).")
-    scored = "masks"
-    if calibration is not None:
-        title, scored = GATED_TITLE, "gated masks"  # the saved config applies the gate: the card describes it
-        deviations.append(
-            f"Masks are gated by the similarity classifier (`inference_gate_threshold` = {calibration.threshold:.4f}, "
-            f"the one of highest validation G-mIoU among those keeping the validation G-FPR within "
-            f"{calibration.max_g_fpr}); the original "
-            "AVSegFormer-robust inference does not gate. Set `model.config.inference_gate_threshold = None` to turn "
-            "it off."
-        )
-    summary = (
-        f"{title}, trained by `avs-robust reproduce --size {size.name}` ({size.description}). "
-        f"The reported scores are those of its {scored}."
-    )
-    card = build_model_card(
-        (gated or evaluation).results,
-        recipe,
-        model_name=f"avsbench-tpavi-synthetic-s4-{directory.name}",
-        dataset_id=DATASET_ID,
-        dataset_split="test",
-        load_id=str(directory),
-        summary=summary,
-        deviations=deviations,
-        limitations=["Trained and evaluated on synthetic data only; not meant for real videos."],
-        training_settings={"reproduction size": size.name, "train videos": size.train_videos},
-    )
-    card.save(temporary / "README.md")
-    payload = {"results": evaluation.results, "unseen_results": evaluation.unseen_results}
-    (temporary / "eval_results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    (temporary / "similarities.json").write_text(json.dumps(evaluation.similarities), encoding="utf-8")
-    np.savez_compressed(temporary / "overlay_masks.npz", **evaluation.overlay_masks)
-    if gated is not None and calibration is not None:
-        gated_payload = {
-            "results": gated.results,
-            "unseen_results": gated.unseen_results,
-            "gate": {
-                "threshold": calibration.threshold,
-                "similarity": calibration.similarity,
-                "max_g_fpr": calibration.max_g_fpr,
-            },
-            "validation_sweep": calibration.sweep,
-        }
-        (temporary / "eval_results_gated.json").write_text(json.dumps(gated_payload, indent=2), encoding="utf-8")
-        np.savez_compressed(temporary / "overlay_masks_gated.npz", **gated.overlay_masks)
-    shutil.rmtree(directory, ignore_errors=True)
-    os.replace(temporary, directory)
+        card.save(temporary / "README.md")
+        payload = {"results": evaluation.results, "unseen_results": evaluation.unseen_results}
+        (temporary / "eval_results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        (temporary / "similarities.json").write_text(json.dumps(evaluation.similarities), encoding="utf-8")
+        np.savez_compressed(temporary / "overlay_masks.npz", **evaluation.overlay_masks)
+        if gated is not None and calibration is not None:
+            gated_payload = {
+                "results": gated.results,
+                "unseen_results": gated.unseen_results,
+                "gate": {
+                    "threshold": calibration.threshold,
+                    "similarity": calibration.similarity,
+                    "max_g_fpr": calibration.max_g_fpr,
+                },
+                "validation_sweep": calibration.sweep,
+            }
+            (temporary / "eval_results_gated.json").write_text(json.dumps(gated_payload, indent=2), encoding="utf-8")
+            np.savez_compressed(temporary / "overlay_masks_gated.npz", **gated.overlay_masks)
 
 
 def _load_evaluation(directory: Path, suffix: str = "") -> Evaluation:
@@ -557,7 +474,7 @@ def _train_variant(
         logger.warning("%s: discarding the checkpoints of a run with other settings", run_dir)
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(run_dir / "settings.json", json.dumps(settings, indent=2))
+    write_json_atomic(run_dir / "settings.json", settings)
     args = training_arguments(
         recipe,
         run_dir,
@@ -590,7 +507,7 @@ def _train_variant(
         model.config.inference_gate_threshold = calibration.threshold
         gated = _evaluate(model, setup, scale, calibration.threshold)
     _save_model(directory, model, setup.processor, recipe, scale, evaluation, title, gated, calibration)
-    _atomic_write_text(directory / "training.json", json.dumps(training, indent=2))
+    write_json_atomic(directory / "training.json", training)
     shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -667,7 +584,7 @@ def reproduce(
     start = time.perf_counter()
     output = Path(output_dir)
     (output / "models").mkdir(parents=True, exist_ok=True)
-    (output / "plots").mkdir(exist_ok=True)
+    remove_stale_temporaries(output)
     unseen_dir = Path(unseen_audio) if unseen_audio is not None else default_unseen_audio_dir()
 
     stages = tqdm(total=len(VARIANTS) + 2, desc="reproduce", unit="stage", disable=not progress)
@@ -712,7 +629,7 @@ def reproduce(
     summary = _write_outputs(output, scale, evaluations, training, before, setup.test_split, seed, unseen_dir)
     summary["wall_time_s"] = time.perf_counter() - start
     summary["jobs"] = jobs
-    _atomic_write_text(output / "results.json", json.dumps(summary, indent=2))
+    write_json_atomic(output / "results.json", summary)
     stages.update()
     stages.close()
     return summary
@@ -782,11 +699,6 @@ def _pretrained_encoders(output: Path, train_split, scale: ReproductionSize, pro
             ),
         }
     encoders = {"audio_encoder": audio.state_dict(), "backbone": backbone.state_dict()}
-    temporary = directory.with_name(f".{directory.name}.tmp")
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir(parents=True)
-    for name, state in encoders.items():
-        save_file({key: value.contiguous() for key, value in state.items()}, temporary / f"{name}.safetensors")
     summary = {
         "categories": categories,
         "train_accuracy": accuracy,
@@ -794,9 +706,10 @@ def _pretrained_encoders(output: Path, train_split, scale: ReproductionSize, pro
         "backbone_frames": len(frame_labels),
         "settings": _settings(scale, seed),
     }
-    (temporary / "pretraining.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    shutil.rmtree(directory, ignore_errors=True)
-    os.replace(temporary, directory)
+    with atomic_directory(directory) as temporary:
+        for name, state in encoders.items():
+            save_file({key: value.contiguous() for key, value in state.items()}, temporary / f"{name}.safetensors")
+        write_json_atomic(temporary / "pretraining.json", summary)
     return encoders
 
 
@@ -855,15 +768,11 @@ def _write_outputs(
         f"- {'PASS' if c['passed'] else 'FAIL'} {key}: {c['rule']} (value {c['value']:.4f})"
         for key, c in checks.items()
     ]
-    _atomic_write_text(output / "results.md", "\n".join(markdown) + "\n")
+    write_text_atomic(output / "results.md", "\n".join(markdown) + "\n")
 
-    plot_bars({titles[name]: results for name, results in standard.items()}, output / "bars.png")
-    from ..metrics.plotting import plot_results
-
+    plot_results({titles[name]: results for name, results in standard.items()}, output / "bars.png")
     for name, results in standard.items():
-        temporary = output / "plots" / f".tmp-{name}.png"
-        plot_results(results, temporary)
-        os.replace(temporary, output / "plots" / f"{name}.png")
+        plot_results({titles[name]: results}, output / "plots" / f"{name}.png")
     panels = {"before training (init)": before.similarities}
     panels.update({f"after: {name}": e.similarities for name, e in evaluations.items() if name != GATED_NAME})
     plot_similarity_histograms(panels, output / "similarity_histograms.png")

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
 
-from ..data import ConditionSamples, load_avs_dataset, load_unseen_clips, make_synthetic_dataset
+from ..atomic_files import write_json_atomic, write_text_atomic
+from ..data.loading import load_avs_dataset
+from ..data.negative_audio import load_unseen_clips
+from ..data.samples import ConditionSamples
 from ..data.schema import CONDITIONS
-from ..metrics import results_to_markdown
+from ..data.synthetic import make_synthetic_dataset
+from ..hub import upload_folder
+from ..metrics.report import results_to_markdown
 from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
 from .evaluation import evaluate_model
-from .hub import push_model_folder
 from .model_card import build_model_card
 from .recipes import TrainingRecipe
 from .trainer import (
@@ -25,6 +28,8 @@ from .trainer import (
 )
 
 SYNTHETIC_DATASET_ID = "modeling-avs synthetic AVSBench-Robust"
+# What a model repository does not need from a training folder.
+UPLOAD_IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/**", "runs/**", "synthetic-data/**", ".*"]
 
 
 def train(
@@ -61,7 +66,8 @@ def train(
         evaluate_every_epoch: score the validation split (all conditions) after each epoch and keep the best model
             by `recipe.model_selection_metric`.
         per_frame: forward only the supervised frames (models with `num_frames == 1`).
-        hub_model_id: push the final folder to this Hub repository (check access with `check_hub_access` first).
+        hub_model_id: push the final folder to this Hub repository (check access with
+            `modeling_avs.hub.check_hub_access` first).
         training_overrides: more `TrainingArguments` fields.
 
     Returns:
@@ -114,12 +120,15 @@ def train(
         featurizer = AVSFeaturizer(processor, cache=True)
         samples = FeaturizedSamples(ConditionSamples(splits[split_name], CONDITIONS, extra_audio), featurizer)
         collator = AVSDataCollator(list(samples.conditions), featurizer, "all", return_references=True)
-        evaluation = evaluate_model(trainer.model, samples, collator, args.per_device_eval_batch_size)
+        gate_threshold = trainer.model.config.inference_gate_threshold
+        evaluation = evaluate_model(
+            trainer.model, samples, collator, args.per_device_eval_batch_size, None, gate_threshold
+        )
         results = evaluation.results
         summary["test_results"] = results
         summary["test_markdown"] = results_to_markdown(results, recipe.name)
         payload = {"split": split_name, "results": results, "unseen_results": evaluation.unseen_results}
-        (output_dir / "eval_results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        write_json_atomic(output_dir / "eval_results.json", payload)
         card = build_model_card(
             results,
             recipe,
@@ -128,8 +137,14 @@ def train(
             dataset_split=split_name,
             summary=f"An AVS model trained with the `{recipe.name}` recipe of modeling-avs.",
         )
-        card.save(output_dir / "README.md")
-    summary["hub_commit"] = push_model_folder(output_dir, hub_model_id, hub_token) if hub_model_id else None
+        write_text_atomic(output_dir / "README.md", str(card))
+    if hub_model_id:
+        message = "Upload AVS model trained with modeling-avs"
+        summary["hub_commit"] = upload_folder(
+            output_dir, hub_model_id, "model", message, token=hub_token, ignore_patterns=UPLOAD_IGNORE_PATTERNS
+        )
+    else:
+        summary["hub_commit"] = None
     return summary
 
 

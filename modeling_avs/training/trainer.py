@@ -11,10 +11,10 @@ import torch
 from transformers import AutoConfig, AutoModel, PreTrainedConfig, Trainer, TrainerCallback, TrainingArguments
 
 from ..data.samples import ConditionSamples
-from ..data.schema import CONDITIONS
+from ..data.schema import CONDITIONS, POSITIVE_CONDITION
 from ..feature_extraction_vggish import VGGishFeatureExtractor
 from ..image_processing_avs import AVSImageProcessor
-from ..metrics import RobustAVSEvaluator
+from ..metrics.evaluator import RobustAVSEvaluator
 from ..processing_avs import AVSProcessor
 from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
 from .negative_sampling import BalancedNegativeDataset
@@ -177,7 +177,7 @@ def build_trainer(
     A [`RobustAVSTrainer`] for `recipe`: the training split becomes a [`BalancedNegativeDataset`]
     (`recipe.negative_ratio` of negatives from `recipe.train_negative_conditions`, re-drawn every epoch), the
     evaluation split all four conditions (plus `extra_eval_audio`, e.g. unseen clips) scored by a
-    [`RobustAVSEvaluator`].
+    [`RobustAVSEvaluator`] (masks gated by the model's `config.inference_gate_threshold` when it is set).
 
     Args:
         recipe: the training preset.
@@ -201,7 +201,8 @@ def build_trainer(
             raise ValueError("build_trainer needs `args` or `output_dir`")
         args = training_arguments(recipe, output_dir)
     featurizer = AVSFeaturizer(processor, cache=cache_features)
-    train_conditions = ("positive", *recipe.train_negative_conditions) if recipe.negative_ratio > 0 else ("positive",)
+    negatives = recipe.train_negative_conditions if recipe.negative_ratio > 0 else ()
+    train_conditions = (POSITIVE_CONDITION, *negatives)
     train_samples = FeaturizedSamples(ConditionSamples(train_split, train_conditions), featurizer, cache_features)
     train_dataset = BalancedNegativeDataset(
         train_samples, recipe.negative_ratio, recipe.train_negative_conditions, seed=args.seed
@@ -212,7 +213,11 @@ def build_trainer(
         eval_samples = ConditionSamples(eval_split, CONDITIONS, extra_audio=extra_eval_audio)
         condition_names = list(eval_samples.conditions)
         eval_dataset = FeaturizedSamples(eval_samples, featurizer, cache_features)
-        evaluator = RobustAVSEvaluator(condition_names=condition_names, frames_per_video=model.config.num_frames)
+        evaluator = RobustAVSEvaluator(
+            condition_names=condition_names,
+            frames_per_video=model.config.num_frames,
+            gate_threshold=model.config.inference_gate_threshold,
+        )
         compute_metrics = evaluator.compute_metrics
     collator = AVSDataCollator(condition_names, featurizer, recipe.supervised_frames, "auto", drop_unsupervised_frames)
     all_callbacks = [NegativeResamplingCallback(train_dataset)]

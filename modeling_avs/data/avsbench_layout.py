@@ -30,7 +30,7 @@ from pathlib import Path
 import soundfile as sf
 from PIL import Image
 
-from modeling_avs.data.schema import NUM_FRAMES, check_config, groups_of
+from .schema import NUM_FRAMES, check_config, groups_of
 
 DISK_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 CONFIG_FOLDERS = {"s4": "Single-source", "ms3": "Multi-sources"}

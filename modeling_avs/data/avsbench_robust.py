@@ -16,32 +16,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
 import datasets
 import numpy as np
 import soundfile as sf
 
-from modeling_avs.data.audio_io import audio_cell, encode_audio, fit_length, read_audio_file
-from modeling_avs.data.negative_audio import (
-    NOISE_RMS,
-    load_unseen_clips,
-    noise_waveform,
-    pick_offscreen_sources,
-    silence_waveform,
-)
-from modeling_avs.data.parquet_io import check_build_state, write_dataset_card, write_split_shards
-from modeling_avs.data.schema import LEAST_SUITABLE_CONTRAST, SAMPLE_RATE, SPLITS, avs_features, check_config
-
+from ..atomic_files import remove_stale_temporaries, write_json_atomic
+from ..audio_conditions import NOISE_RMS, silence
+from .audio_io import audio_cell, encode_audio, fit_length, read_audio_file
 from .avsbench_layout import AVSBenchLayoutError, ScanResult, VideoSource, scan_avsbench
+from .negative_audio import load_unseen_clips, noise_waveform, pick_offscreen_sources
+from .parquet_io import check_build_state, write_dataset_card, write_split_shards
+from .schema import (
+    CLIP_SAMPLES,
+    LEAST_SUITABLE_CONTRAST,
+    SAMPLE_RATE,
+    SPLITS,
+    UNSEEN_PREFIX,
+    avs_features,
+    check_config,
+)
 
 DEFAULT_SEED = 42
 ROWS_PER_SHARD = 100
 REPORT_FILE = "build_report.json"
+CARD_TEMPLATE = "dataset_card.md.jinja"
+# The columns holding AVSBench's own frames, masks and sounds (distributed by its authors under their own terms).
+AVSBENCH_MEDIA_COLUMNS = ("frames", "masks", "audio", "audio_offscreen")
 CARD_METADATA = {
     "pretty_name": "AVSBench-Robust",
     "license": "other",
@@ -92,7 +96,7 @@ def given_pairs(pairs: Mapping[str, str], videos: list[VideoSource], split: str)
 
 def published_offscreen_pairs(path_or_hub_id: str | Path, config: str) -> tuple[dict[str, str], set[int]]:
     """`({video_id: offscreen_source}, {seeds})` of all splits of a built or published AVSBench-Robust copy."""
-    from modeling_avs.data.samples import load_avs_dataset
+    from .loading import load_avs_dataset
 
     dataset = load_avs_dataset(path_or_hub_id, config)
     pairs, seeds = {}, set()
@@ -104,13 +108,8 @@ def published_offscreen_pairs(path_or_hub_id: str | Path, config: str) -> tuple[
 
 
 def _write_report(output_dir: Path, config: str, scan: ScanResult) -> Path:
-    path = output_dir / config / REPORT_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
     report = {"skipped_videos": scan.video_problems, "other_problems": scan.other_problems}
-    temporary.write_text(json.dumps(report, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    return write_json_atomic(output_dir / config / REPORT_FILE, report, indent=1, sort_keys=True)
 
 
 def build_avsbench_robust(
@@ -145,6 +144,7 @@ def build_avsbench_robust(
     """
     check_config(config)
     output_dir = Path(output_dir)
+    remove_stale_temporaries(output_dir)
     scan = scan_avsbench(avsbench_root, config, avss_metadata)
     if (scan.video_problems or scan.other_problems) and not skip_invalid:
         raise AVSBenchLayoutError(scan.error_message(Path(avsbench_root)))
@@ -154,7 +154,7 @@ def build_avsbench_robust(
     for video in sorted(scan.videos, key=lambda video: video.video_id):
         by_split.setdefault(video.split, []).append(video)
     state = {
-        "producer": "dataset_scripts.avsbench_robust",
+        "producer": "modeling_avs.data.avsbench_robust",
         "config": config,
         "seed": seed,
         "rows_per_shard": rows_per_shard,
@@ -168,7 +168,7 @@ def build_avsbench_robust(
     }
     check_build_state(output_dir, config, state)
     features = avs_features()
-    silence = audio_cell(encode_audio(silence_waveform()))
+    silence_cell = audio_cell(encode_audio(silence(CLIP_SAMPLES)))
     shards = {}
     for split in SPLITS:
         videos = by_split.get(split, [])
@@ -192,7 +192,7 @@ def build_avsbench_robust(
                 "frames": [_image_cell(path) for path in video.frame_paths],
                 "masks": [_image_cell(path) for path in video.mask_paths],
                 "audio": audio_cell(original_audio_bytes(video.audio_path)),
-                "audio_silence": silence,
+                "audio_silence": silence_cell,
                 "audio_noise": audio_cell(encode_audio(noise_waveform(seed, video.video_id), "WAV")),
                 "audio_offscreen": audio_cell(encode_audio(fit_length(read_audio_file(audio_paths[source])), "WAV")),
                 "offscreen_source": source,
@@ -218,33 +218,32 @@ def build_avsbench_robust(
             "test",
             names,
             lambda batch: [
-                {"name": name.split(":", 1)[1], "audio": audio_cell(encode_audio(clips[name], "WAV"))}
+                {"name": name.removeprefix(UNSEEN_PREFIX), "audio": audio_cell(encode_audio(clips[name], "WAV"))}
                 for name in batch
             ],
             unseen_features(),
             len(names),
         )
     report_path = _write_report(output_dir, config, scan) if scan.video_problems or scan.other_problems else None
-    write_dataset_card(output_dir, dataset_card(seed), CARD_METADATA)
+    write_avsbench_robust_card(output_dir, seed)
     return BuildResult(shards, scan.video_problems, report_path)
 
 
-def dataset_card(seed: int, media_included: bool = True) -> str:
-    """Markdown body of the AVSBench-Robust dataset card."""
+def write_avsbench_robust_card(output_dir: str | Path, seed: int | str, media_included: bool = True) -> Path:
+    """Write the AVSBench-Robust dataset card (`README.md`, template `dataset_card.md.jinja`) of `output_dir`."""
     contrast = "; ".join(
         f"{config}: "
         + ", ".join(f"{group} -> {'/'.join(sorted(excluded)) or '(none)'}" for group, excluded in table.items())
         for config, table in LEAST_SUITABLE_CONTRAST.items()
     )
-    media = (
-        "This copy contains the AVSBench frames, masks and sounds."
-        if media_included
-        else "This copy contains no AVSBench media: the columns `frames`, `masks`, `audio` and `audio_offscreen` "
-        "were removed. Rebuild them from your own AVSBench download with `avs-robust build-dataset --seed <seed> "
-        "--pairing-from <this repository>`: the builder is deterministic per video and reuses the published "
-        "`offscreen_source` pairs."
-    )
-    template = Template((Path(__file__).parent / "README_TEMPLATE.md").read_text(encoding="utf-8"))
-    return template.substitute(
-        seed=seed, noise_rms=NOISE_RMS, contrast=contrast, media=media, noise_dbfs=round(20 * np.log10(NOISE_RMS))
+    return write_dataset_card(
+        output_dir,
+        CARD_TEMPLATE,
+        CARD_METADATA,
+        seed=seed,
+        noise_rms=NOISE_RMS,
+        noise_dbfs=round(20 * np.log10(NOISE_RMS)),
+        contrast=contrast,
+        media_included=media_included,
+        media_columns=", ".join(f"`{column}`" for column in AVSBENCH_MEDIA_COLUMNS),
     )
