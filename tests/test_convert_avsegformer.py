@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -8,16 +7,11 @@ from modeling_avs import AVSegFormerForAudioVisualSegmentation
 from modeling_avs.cli.main import main
 from modeling_avs.convert.convert_avsegformer import config_for_original, convert_avsegformer_state_dict
 
-PARITY = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "parity"
-KEYS = PARITY / "avsegformer_robust_pvt_s4.keys.json"
-
 
 @pytest.fixture(scope="module")
-def original_meta_state_dict() -> dict[str, torch.Tensor]:
+def original_meta_state_dict(parity_dir) -> dict[str, torch.Tensor]:
     """The robust checkpoint's 1,415 keys and shapes as meta tensors (no memory, no weights)."""
-    if not KEYS.is_file():
-        pytest.skip(f"{KEYS} not available")
-    spec = json.loads(KEYS.read_text())["keys"]
+    spec = json.loads((parity_dir / "avsegformer_robust_pvt_s4.keys.json").read_text())["keys"]
     return {
         key: torch.empty(shape, dtype=getattr(torch, dtype.split(".")[1]), device="meta") for key, shape, dtype in spec
     }

@@ -13,19 +13,21 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 from avsbench_tree import make_ms3_tree, make_s4_tree, write_s4_csv
-from conftest import SHARED_DIR as SHARED
 from PIL import Image
 
-import dataset_scripts.hub as hub
 import modeling_avs.data.parquet_io as parquet_io
-from dataset_scripts import AVSBenchLayoutError, build_avsbench_robust, published_offscreen_pairs, stage_for_hub
 from modeling_avs.cli.main import main
 from modeling_avs.data import (
     CONDITIONS,
+    AVSBenchLayoutError,
     ConditionSamples,
     avs_features,
+    build_avsbench_robust,
     extra_audio_from_dataset,
     load_avs_dataset,
+    published_offscreen_pairs,
+    push_dataset_to_hub,
+    stage_for_hub,
 )
 from modeling_avs.data.audio_io import decode_audio_cell
 from modeling_avs.data.schema import excluded_groups
@@ -272,9 +274,8 @@ def test_resume_after_interruption(avsbench, built, tmp_path, monkeypatch):
         build_avsbench_robust(avsbench, "s4", tmp_path / "out", seed=1, rows_per_shard=5)
 
 
-@pytest.mark.skipif(not (SHARED / "audio" / "unseen").is_dir(), reason="shared unseen clips not available")
-def test_unseen_audio_config(avsbench, tmp_path):
-    build_avsbench_robust(avsbench, "s4", tmp_path / "out", unseen_audio=SHARED / "audio" / "unseen")
+def test_unseen_audio_config(avsbench, tmp_path, unseen_audio_dir):
+    build_avsbench_robust(avsbench, "s4", tmp_path / "out", unseen_audio=unseen_audio_dir)
     unseen = load_avs_dataset(tmp_path / "out", "unseen", cache_dir=str(tmp_path / "cache"))["test"]
     clips = extra_audio_from_dataset(unseen)
     assert len(clips) == 15 and {"unseen:rooster_segment", "unseen:fork_segment"} <= set(clips)
@@ -320,6 +321,9 @@ def test_push_strips_avsbench_media_unless_asked(built, tmp_path, monkeypatch, i
         def __init__(self, token):
             assert token == "secret"
 
+        def whoami(self):
+            return {"name": "me"}
+
         def create_repo(self, repo_id, repo_type, private, exist_ok):
             assert (repo_id, repo_type) == ("me/avs", "dataset")
 
@@ -330,7 +334,7 @@ def test_push_strips_avsbench_media_unless_asked(built, tmp_path, monkeypatch, i
 
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
     monkeypatch.setattr("huggingface_hub.HfApi", FakeApi)
-    url = hub.push_to_hub(built, "me/avs", include_media=include_media, token="secret")
+    url = push_dataset_to_hub(built, "me/avs", include_media=include_media, token="secret")
     assert url.endswith("/commit/1")
     columns, card = uploads[0]
     media = {"frames", "masks", "audio", "audio_offscreen"}

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from modeling_avs.model_cards import render_card
 
 from modeling_avs.metrics import RobustAVSEvaluator, evaluate_module_path
 
@@ -60,9 +61,9 @@ def test_add_batch_and_docstring_example(robust_avs):
     assert round(results["global"]["g_miou"], 4) == 1.0 and results["conditions"]["silence"]["miou"] == 0.0
 
 
-def test_module_folder_is_a_space():
+def test_module_folder_and_its_card_make_a_space():
     folder = Path(evaluate_module_path()).parent
-    card = (folder / "README.md").read_text(encoding="utf-8")
+    card = render_card("metric_card.md.jinja")
     header = yaml.safe_load(card.split("---")[1])
     assert header["sdk"] == "gradio" and header["app_file"] == "app.py"
     assert {"evaluate", "metric"} <= set(header["tags"])

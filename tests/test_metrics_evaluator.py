@@ -123,6 +123,7 @@ def test_markdown_and_plot(tmp_path):
     assert "Protocol: dataset" in table
     evaluator.plot(tmp_path / "bars.png")
     assert (tmp_path / "bars.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["bars.png"]  # written atomically, no temporary left
 
 
 def test_compute_metrics_accumulates_and_resets():
@@ -148,6 +149,25 @@ def test_compute_metrics_accumulates_and_resets():
     assert evaluator.num_frames == 0
     with pytest.raises(ValueError, match="label_ids"):
         evaluator.compute_metrics(EvalPrediction(predictions=logits, label_ids=labels), compute_result=True)
+
+
+def test_compute_metrics_gates_the_frames_scored_below_the_threshold():
+    from transformers import EvalPrediction
+
+    # Every pixel predicted foreground; correspondence scores on both sides of 0.55, one exactly at it (kept).
+    similarity = torch.logit(torch.tensor([0.6, 0.5, 0.56, 0.54]))
+    threshold = float(torch.sigmoid(similarity[2]))
+    logits = torch.full((4, 1, 4, 4), 5.0)
+    prediction = EvalPrediction(predictions=(logits, similarity), label_ids=(torch.ones(4, 4, 4), torch.arange(4)))
+    names = ["positive", "silence", "noise", "offscreen"]
+    metrics = RobustAVSEvaluator(condition_names=names, gate_threshold=threshold).compute_metrics(prediction, True)
+    assert [metrics[f"{name}_fpr"] for name in names] == pytest.approx([1.0, 0.0, 1.0, 0.0])
+    ungated = RobustAVSEvaluator(condition_names=names).compute_metrics(prediction, True)
+    assert [ungated[f"{name}_fpr"] for name in names] == pytest.approx([1.0, 1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="logits, similarity"):
+        RobustAVSEvaluator(condition_names=names, gate_threshold=0.5).compute_metrics(
+            EvalPrediction(predictions=logits, label_ids=(torch.ones(4, 4, 4), torch.arange(4))), True
+        )
 
 
 class TinySegmenter(torch.nn.Module):

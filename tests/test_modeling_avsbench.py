@@ -1,31 +1,27 @@
-import os
-import subprocess
-import sys
+"""AVSBench-TPAVI: the shared model tester, plus what is specific to TPAVI and its losses."""
+
+import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 from conftest import tiny_avsbench_config
-from transformers import AutoModel
+from model_tester import AudioVisualSegmentationTesterMixin, binary_cross_entropy
 
 from modeling_avs import AVSBenchForAudioVisualSegmentation
+from modeling_avs.losses import masked_av_kl_loss
 from modeling_avs.modeling_avsbench import AVSBenchTPAVIBlock
 
-SIZE = 64
 
+class TestAVSBenchModel(AudioVisualSegmentationTesterMixin):
+    model_class = AVSBenchForAudioVisualSegmentation
 
-def make_inputs(num_videos=2, frames=2, with_labels=False):
-    n = num_videos * frames
-    inputs = {"pixel_values": torch.randn(n, 3, SIZE, SIZE), "input_features": torch.randn(n, 1, 96, 64)}
-    if with_labels:
-        inputs["labels"] = (torch.rand(n, SIZE, SIZE) > 0.5).float()
-        inputs["pair_labels"] = torch.ones(n)
-    return inputs
+    def get_config(self, **overrides):
+        return tiny_avsbench_config(**overrides)
 
-
-@pytest.fixture
-def model(seeded):
-    return AVSBenchForAudioVisualSegmentation(tiny_avsbench_config()).eval()
+    def check_outputs(self, outputs, inputs):
+        super().check_outputs(outputs, inputs)
+        assert outputs.mask_features is None
 
 
 def literal_tpavi(block: AVSBenchTPAVIBlock, visual: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
@@ -53,38 +49,22 @@ def test_factorised_tpavi_equals_full_affinity():
     assert aligned.shape == (2, 3, 16)
 
 
-def test_new_tpavi_block_is_identity_plus_layer_norm(model):
-    block = model.tpavi_blocks["0"]
+def test_new_tpavi_block_is_identity_plus_layer_norm():
+    model = TestAVSBenchModel().make_model()
     visual = torch.randn(1, 16, 2, 4, 4)
-    fused, _ = block(visual, torch.randn(1, 2, 128))
+    fused, _ = model.tpavi_blocks["0"](visual, torch.randn(1, 2, 128))
     expected = F.layer_norm(visual.permute(0, 2, 3, 4, 1), (16,)).permute(0, 4, 1, 2, 3)
     torch.testing.assert_close(fused, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_forward_shapes_and_no_loss_without_targets(model):
-    with torch.no_grad():
-        out = model(**make_inputs(), output_hidden_states=True)
-    assert out.logits.shape == (4, 1, SIZE, SIZE)
-    assert out.similarity.shape == (4,)
-    assert out.similarity.abs().max() <= 1 + 1e-6  # cosine
-    assert out.loss is None and out.segmentation_loss is None and out.similarity_loss is None
-    assert [h.shape[1] for h in out.hidden_states] == [8, 16, 32, 64]
-
-
-def test_audio_embeds_path_equals_input_features_path(model):
-    inputs = make_inputs()
-    with torch.no_grad():
-        from_features = model(**inputs)
-        from_embeds = model(pixel_values=inputs["pixel_values"], audio_embeds=from_features.audio_embeds)
-    torch.testing.assert_close(from_features.logits, from_embeds.logits)
-
-
-def test_audio_changes_the_prediction(model):
+def test_audio_changes_the_prediction():
+    tester = TestAVSBenchModel()
+    model = tester.make_model()
     # A fresh TPAVI block is the identity (zero-initialised BatchNorm); give it trained-like weights.
     for block in model.tpavi_blocks.values():
         for parameter in block.parameters():
             torch.nn.init.normal_(parameter, std=0.5)
-    inputs = make_inputs()
+    inputs = tester.get_inputs()
     with torch.no_grad():
         first = model(**inputs).logits
         inputs["input_features"] = torch.randn_like(inputs["input_features"])
@@ -92,157 +72,72 @@ def test_audio_changes_the_prediction(model):
     assert (first - second).abs().max() > 1e-3 * first.abs().max()
 
 
-def test_losses_follow_the_recipe(model):
-    inputs = make_inputs(with_labels=True)
-    inputs["pair_labels"] = torch.tensor([1.0, 1.0, 0.0, 0.0])
-    inputs["labels"][2:] = 0  # negatives carry an empty mask
-    out = model(**inputs)
-    expected_seg = F.binary_cross_entropy_with_logits(out.logits[:, 0], inputs["labels"])
-    expected_sim = F.binary_cross_entropy(torch.sigmoid(out.similarity), inputs["pair_labels"])
-    torch.testing.assert_close(out.segmentation_loss, expected_seg)
-    torch.testing.assert_close(out.similarity_loss, expected_sim)
-    torch.testing.assert_close(out.loss, expected_seg + expected_sim)
-
-
-def test_label_mask_selects_supervised_frames_and_weight_scales_similarity(seeded):
-    model = AVSBenchForAudioVisualSegmentation(tiny_avsbench_config(similarity_loss_weight=0.25)).eval()
-    inputs = make_inputs(with_labels=True)
+def test_segmentation_loss_is_bce_on_the_supervised_frames():
+    tester = TestAVSBenchModel()
+    model = tester.make_model(similarity_loss_weight=0.25)
+    labels = tester.get_labels()["labels"]
+    labels[2:] = 0  # negatives carry an empty mask
+    pair_labels = torch.tensor([1.0, 1.0, 0.0, 0.0])
     label_mask = torch.tensor([True, False, True, False])  # S4 train: first frame of each video
-    out = model(**inputs, label_mask=label_mask)
-    expected = F.binary_cross_entropy_with_logits(out.logits[label_mask, 0], inputs["labels"][label_mask])
-    torch.testing.assert_close(out.segmentation_loss, expected)
-    torch.testing.assert_close(out.loss, expected + 0.25 * out.similarity_loss)
+    output = model(**tester.get_inputs(), labels=labels, pair_labels=pair_labels, label_mask=label_mask)
+    expected = binary_cross_entropy(torch.sigmoid(output.logits[label_mask, 0]), labels[label_mask])
+    torch.testing.assert_close(output.segmentation_loss, expected)
+    torch.testing.assert_close(output.loss, expected + 0.25 * output.similarity_loss)
 
 
-def test_gradients_reach_similarity_head_but_not_frozen_audio_encoder(model):
-    model.train()
-    out = model(**make_inputs(with_labels=True))
-    out.loss.backward()
-    assert model.similarity_head.audio_proj.weight.grad.abs().sum() > 0
-    assert model.stage_projections[0].branches[0].weight.grad.abs().sum() > 0
-    assert all(p.grad is None for p in model.audio_encoder.parameters())
+def test_masked_av_kl_loss_against_a_hand_computed_value():
+    logits = torch.zeros(1, 1, 4, 4)  # sigmoid(0) = 0.5 weights every pixel
+    features = torch.tensor([[[[1.0, -1.0], [3.0, 1.0]], [[0.0, 2.0], [2.0, 0.0]]]])  # [1, 2, 2, 2]
+    audio = torch.tensor([[2.0, 0.0]])
+    # v = mean(relu(F) · 0.5) = (0.625, 0.5) and a = (2, 0), both L2-normalised; KL(softmax(a) || softmax(v)).
+    norm = math.hypot(0.625, 0.5)
+    v = (0.625 / norm, 0.5 / norm)
+    p_audio = (math.e / (math.e + 1), 1 / (math.e + 1))
+    p_visual = (1 / (1 + math.exp(v[1] - v[0])), 1 / (1 + math.exp(v[0] - v[1])))
+    expected = sum(p * math.log(p / q) for p, q in zip(p_audio, p_visual))
+    assert expected == pytest.approx(0.0779, abs=1e-4)
+    loss = masked_av_kl_loss(logits, [features, 2 * features], [audio, audio])  # the scale cancels out
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
 
 
-def test_trainable_audio_encoder_gets_gradients(seeded):
-    model = AVSBenchForAudioVisualSegmentation(tiny_avsbench_config(freeze_audio_encoder=False))
-    model(**make_inputs(with_labels=True)).loss.backward()
-    assert model.audio_encoder.embeddings[-2].weight.grad.abs().sum() > 0
+def test_sa_loss_adds_the_weighted_map_matching_term():
+    """MS3's audio-visual map matching: `L_seg = BCE + sa_loss_weight × KL`, on the TPAVI outputs of each stage."""
+    tester = TestAVSBenchModel()
+    model = tester.make_model(sa_loss_weight=0.5)
+    captured = {}
 
+    def capture(block, arguments, output):
+        fused, audio = output  # [B, C, T, h, w], [B, T, C]
+        captured[block] = (fused.transpose(1, 2).flatten(0, 1), audio.flatten(0, 1))
 
-@pytest.mark.parametrize("similarity_type", ["euclidean", "concat"])
-def test_alternative_similarities(seeded, similarity_type):
-    model = AVSBenchForAudioVisualSegmentation(tiny_avsbench_config(similarity_type=similarity_type)).eval()
-    out = model(**make_inputs(with_labels=True))
-    assert out.similarity.shape == (4,) and torch.isfinite(out.loss)
-    if similarity_type == "euclidean":
-        assert (out.similarity <= 0).all()
-
-
-def test_sa_loss_adds_a_positive_term(seeded):
-    inputs = make_inputs(with_labels=True)
-    plain = AVSBenchForAudioVisualSegmentation(tiny_avsbench_config()).eval()
-    with_sa = AVSBenchForAudioVisualSegmentation(tiny_avsbench_config(sa_loss_weight=0.5)).eval()
-    with_sa.load_state_dict(plain.state_dict())
+    hooks = [block.register_forward_hook(capture) for block in model.tpavi_blocks.values()]
+    labels = tester.get_labels()["labels"]
     with torch.no_grad():
-        assert with_sa(**inputs).segmentation_loss > plain(**inputs).segmentation_loss
+        output = model(**tester.get_inputs(), labels=labels)
+    for hook in hooks:
+        hook.remove()
+    kl_terms = []
+    for block in model.tpavi_blocks.values():
+        stage_map, audio = captured[block]
+        mask = torch.sigmoid(F.adaptive_avg_pool2d(output.logits, stage_map.shape[-2:]))
+        visual = F.normalize((stage_map.clamp(min=0) * mask).mean(dim=(2, 3)), dim=1)
+        p_audio = F.normalize(audio, dim=1).softmax(dim=1)
+        kl_terms.append((p_audio * (p_audio.log() - visual.log_softmax(dim=1))).sum())
+    expected = binary_cross_entropy(torch.sigmoid(output.logits[:, 0]), labels) + 0.5 * torch.stack(kl_terms).mean()
+    torch.testing.assert_close(output.segmentation_loss, expected, atol=1e-5, rtol=1e-4)
 
 
-def test_save_load_round_trip_and_auto_classes(model, tmp_path):
-    inputs = make_inputs()
-    model.save_pretrained(tmp_path)
-    reloaded = AVSBenchForAudioVisualSegmentation.from_pretrained(tmp_path).eval()
-    auto = AutoModel.from_pretrained(tmp_path).eval()
-    with torch.no_grad():
-        expected = model(**inputs).logits
-        torch.testing.assert_close(reloaded(**inputs).logits, expected)
-        torch.testing.assert_close(auto(**inputs).logits, expected)
-    assert isinstance(auto, AVSBenchForAudioVisualSegmentation)
-
-
-REMOTE_SCRIPT = """
-import sys, torch
-from transformers import AutoModel
-model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
-assert "modeling_avs" not in sys.modules, "the package must not be needed"
-inputs = torch.load(sys.argv[2])
-with torch.no_grad():
-    torch.save({"module": type(model).__module__, "logits": model(**inputs).logits}, sys.argv[3])
-"""
-
-
-def test_trust_remote_code_loads_without_the_package(model, tmp_path):
-    model.save_pretrained(tmp_path / "model")
-    assert (tmp_path / "model" / "modeling_avsbench.py").is_file()
-    inputs = make_inputs()
-    torch.save(inputs, tmp_path / "inputs.pt")
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": ""}
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            REMOTE_SCRIPT,
-            str(tmp_path / "model"),
-            str(tmp_path / "inputs.pt"),
-            str(tmp_path / "out.pt"),
-        ],
-        check=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    result = torch.load(tmp_path / "out.pt")
-    assert result["module"].startswith("transformers_modules")
-    with torch.no_grad():
-        torch.testing.assert_close(result["logits"], model(**inputs).logits)
-
-
-def test_gradient_checkpointing_gives_the_same_gradients(seeded):
-    inputs = make_inputs(with_labels=True)
-    model = AVSBenchForAudioVisualSegmentation(tiny_avsbench_config()).train()
-    model(**inputs).loss.backward()
-    expected = model.stage_projections[0].branches[0].weight.grad.clone()
-    model.zero_grad()
-    model.activation_checkpointing_enable()
-    assert model.fusion_blocks[0].gradient_checkpointing
-    model(**inputs).loss.backward()
-    torch.testing.assert_close(model.stage_projections[0].branches[0].weight.grad, expected)
-
-
-def test_clear_errors(model):
-    inputs = make_inputs()
+def test_whole_videos_are_required():
+    tester = TestAVSBenchModel()
+    inputs = tester.get_inputs()
     with pytest.raises(ValueError, match="multiple of `config.num_frames`"):
-        model(pixel_values=inputs["pixel_values"][:3], input_features=inputs["input_features"][:3])
-    with pytest.raises(ValueError, match="exactly one"):
-        model(pixel_values=inputs["pixel_values"])
-    with pytest.raises(ValueError, match="exactly one"):
-        model(**inputs, audio_embeds=torch.zeros(4, 128))
-    with pytest.raises(ValueError, match=r"\[N, 3, H, W\]"):
-        model(pixel_values=torch.zeros(4, 1, SIZE, SIZE), input_features=inputs["input_features"])
-    with pytest.raises(ValueError, match="one log-mel example per frame"):
-        model(pixel_values=inputs["pixel_values"], input_features=inputs["input_features"][:2])
-    with pytest.raises(ValueError, match="`audio_embeds` must have shape"):
-        model(pixel_values=inputs["pixel_values"], audio_embeds=torch.zeros(4, 64))
-    with pytest.raises(ValueError, match="`labels` must have shape"):
-        model(**inputs, labels=torch.zeros(4, 32, 32))
-    with pytest.raises(ValueError, match="`pair_labels` must have shape"):
-        model(**inputs, pair_labels=torch.zeros(3))
+        tester.make_model()(pixel_values=inputs["pixel_values"][:3], input_features=inputs["input_features"][:3])
 
 
-def test_invalid_config_values_are_rejected():
-    with pytest.raises(Exception, match="similarity_type"):
-        tiny_avsbench_config(similarity_type="dot")
+def test_tpavi_config_contract():
     with pytest.raises(Exception, match="tpavi_stages"):
         tiny_avsbench_config(tpavi_stages=[4])
-    with pytest.raises(Exception, match="inference_gate_threshold"):
-        tiny_avsbench_config(inference_gate_threshold=2.0)
-    with pytest.raises(Exception, match="mask_head_channels"):
-        tiny_avsbench_config(mask_head_channels=[8])
-
-
-def test_mask_head_channels_set_the_head_width(seeded):
-    model = AVSBenchForAudioVisualSegmentation(tiny_avsbench_config(mask_head_channels=[12, 6])).eval()
-    convs = [layer for layer in model.mask_head if isinstance(layer, torch.nn.Conv2d)]
-    assert [(conv.in_channels, conv.out_channels) for conv in convs] == [(16, 12), (12, 6), (6, 1)]
-    inputs = make_inputs()
-    assert model(**inputs).logits.shape == (4, 1, *inputs["pixel_values"].shape[-2:])
-    default = AVSBenchForAudioVisualSegmentation(tiny_avsbench_config())
-    assert default.mask_head[0].out_channels == 128 and default.mask_head[2].out_channels == 32  # the original's
+    with pytest.raises(Exception, match="audio_embed_dim"):
+        tiny_avsbench_config(audio_embed_dim=64)  # the audio encoder outputs 128
+    with pytest.raises(Exception, match="sa_loss_weight"):
+        tiny_avsbench_config(sa_loss_weight=0.5, tpavi_stages=[])

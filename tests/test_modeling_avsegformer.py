@@ -1,14 +1,13 @@
-import os
-import subprocess
-import sys
+"""AVSegFormer: the shared model tester, plus its losses, mixer, mask MLP, position encoding and initialisation."""
 
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import tiny_avsegformer_config
 from huggingface_hub.errors import StrictDataclassClassValidationError
-from transformers import AutoModel, PvtV2Config
+from model_tester import SIZE, AudioVisualSegmentationTesterMixin, binary_cross_entropy
 
-from modeling_avs import AVSegFormerConfig, AVSegFormerForAudioVisualSegmentation, VGGishConfig
+from modeling_avs import AVSegFormerForAudioVisualSegmentation
 from modeling_avs.losses import dice_loss
 from modeling_avs.modeling_avsegformer import (
     AVSegFormerCrossModalMixer,
@@ -16,149 +15,93 @@ from modeling_avs.modeling_avsegformer import (
     sine_position_embedding,
 )
 
-SIZE = 64
+
+class TestAVSegFormerModel(AudioVisualSegmentationTesterMixin):
+    model_class = AVSegFormerForAudioVisualSegmentation
+    deterministic = {"dropout": 0.0}
+
+    def get_config(self, **overrides):
+        return tiny_avsegformer_config(**overrides)
+
+    def check_outputs(self, outputs, inputs):
+        super().check_outputs(outputs, inputs)
+        assert outputs.mask_features.shape == (len(inputs["pixel_values"]), 32, SIZE // 4, SIZE // 4)
 
 
-def tiny_config(**overrides) -> AVSegFormerConfig:
-    fields = dict(
-        backbone_config=PvtV2Config(
-            depths=[1, 1, 1, 1],
-            hidden_sizes=[8, 16, 32, 64],
-            num_attention_heads=[1, 1, 2, 2],
-            out_features=["stage1", "stage2", "stage3", "stage4"],
-        ),
-        audio_config=VGGishConfig(conv_channels=[4, 4, 8, 8, 8, 8], hidden_sizes=[16, 16]),
-        hidden_size=32,
-        num_queries=6,
-        encoder_layers=2,
-        encoder_attention_heads=2,
-        encoder_n_points=2,
-        encoder_ffn_dim=16,
-        decoder_layers=2,
-        decoder_attention_heads=2,
-        decoder_ffn_dim=16,
-        query_generator_layers=2,
-        query_generator_attention_heads=2,
-        query_generator_ffn_dim=16,
-        mixer_attention_heads=2,
-        mask_mlp_dim=16,
-        num_groups=4,
-    )
-    fields.update(overrides)
-    return AVSegFormerConfig(**fields)
+def reference_dice(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """AVSegFormer's Dice loss written out: `1 - 2Σpg / (Σp² + Σg² + 2·0.001)` per frame, averaged."""
+    p, g = torch.sigmoid(logits).flatten(1), targets.flatten(1)
+    return (1 - 2 * (p * g).sum(1) / (p.pow(2).sum(1) + g.pow(2).sum(1) + 0.002)).mean()
 
 
-@pytest.fixture(scope="module")
-def model() -> AVSegFormerForAudioVisualSegmentation:
-    torch.manual_seed(0)
-    return AVSegFormerForAudioVisualSegmentation(tiny_config()).eval()
+def test_dice_loss_against_hand_computed_values():
+    logits = torch.zeros(2, 2, 2)  # p = 0.5 everywhere
+    targets = torch.tensor([[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    # frame 0: Σpg = 0.5, Σp² = 1, Σg² = 1 → 1 - 1/2.002; frame 1 (empty target): exactly 1.
+    assert dice_loss(logits[:1], targets[:1]).item() == pytest.approx(1 - 1 / 2.002, rel=1e-6)
+    assert dice_loss(logits[1:], targets[1:]).item() == 1.0
+    assert dice_loss(logits, targets).item() == pytest.approx((2 - 1 / 2.002) / 2, rel=1e-6)
 
 
-def make_inputs(num_frames: int = 3, seed: int = 0) -> dict[str, torch.Tensor]:
-    generator = torch.Generator().manual_seed(seed)
-    return {
-        "pixel_values": torch.randn(num_frames, 3, SIZE, SIZE, generator=generator),
-        "input_features": torch.randn(num_frames, 1, 96, 64, generator=generator),
-    }
-
-
-def make_labels(num_frames: int = 3, empty: tuple[int, ...] = ()) -> torch.Tensor:
-    labels = torch.zeros(num_frames, SIZE, SIZE)
+def make_labels(frames: int = 4, empty: tuple[int, ...] = ()) -> torch.Tensor:
+    labels = torch.zeros(frames, SIZE, SIZE)
     labels[:, 16:40, 8:48] = 1
     labels[list(empty)] = 0
     return labels
 
 
-def test_output_shapes(model):
-    with torch.no_grad():
-        output = model(**make_inputs(), output_hidden_states=True)
-    assert output.logits.shape == (3, 1, SIZE, SIZE)
-    assert output.similarity.shape == (3,)
-    assert output.mask_features.shape == (3, 32, SIZE // 4, SIZE // 4)
-    assert output.audio_embeds.shape == (3, 128)
-    assert [tuple(m.shape[1:]) for m in output.hidden_states] == [(8, 16, 16), (16, 8, 8), (32, 4, 4), (64, 2, 2)]
-    assert output.loss is None and output.similarity.abs().max() <= 1
-    assert torch.isfinite(output.logits).all()
-
-
-def test_single_frame_matches_batched_frames(model):
-    inputs = make_inputs()
-    with torch.no_grad():
-        batched = model(**inputs)
-        single = model(pixel_values=inputs["pixel_values"][1:2], input_features=inputs["input_features"][1:2])
-    torch.testing.assert_close(single.logits, batched.logits[1:2], atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(single.mask_features, batched.mask_features[1:2], atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(single.similarity, batched.similarity[1:2], atol=1e-6, rtol=1e-6)
-
-
-def test_audio_embeds_input_equals_input_features(model):
-    inputs = make_inputs()
-    with torch.no_grad():
-        from_features = model(**inputs)
-        from_embeds = model(pixel_values=inputs["pixel_values"], audio_embeds=from_features.audio_embeds)
-    torch.testing.assert_close(from_embeds.logits, from_features.logits)
-
-
-def test_losses_follow_the_recipe(model):
-    labels = make_labels(empty=(2,))
-    pair_labels = torch.tensor([1, 1, 0])
-    output = model(**make_inputs(), labels=labels, pair_labels=pair_labels)
+def test_losses_follow_the_recipe():
+    tester = TestAVSegFormerModel()
+    model = tester.make_model(similarity_loss_weight=0.5)
+    labels, pair_labels = make_labels(empty=(2, 3)), torch.tensor([1, 1, 0, 0])
+    output = model(**tester.get_inputs(), labels=labels, pair_labels=pair_labels)
     mix = F.interpolate(output.mask_features.mean(1, keepdim=True), size=(SIZE, SIZE), mode="bilinear")[:, 0]
-    expected_segmentation = dice_loss(output.logits[:, 0], labels) + 0.1 * dice_loss(mix, labels)
-    expected_similarity = F.binary_cross_entropy(torch.sigmoid(output.similarity), pair_labels.float())
+    expected_segmentation = reference_dice(output.logits[:, 0], labels) + 0.1 * reference_dice(mix, labels)
+    expected_similarity = binary_cross_entropy(torch.sigmoid(output.similarity), pair_labels)
     torch.testing.assert_close(output.segmentation_loss, expected_segmentation)
     torch.testing.assert_close(output.similarity_loss, expected_similarity)
-    torch.testing.assert_close(output.loss, expected_segmentation + expected_similarity)
-
-    weighted = AVSegFormerForAudioVisualSegmentation(tiny_config(similarity_loss_weight=0.5)).eval()
-    weighted.load_state_dict(model.state_dict())
-    output = weighted(**make_inputs(), labels=labels, pair_labels=pair_labels)
-    torch.testing.assert_close(output.loss, output.segmentation_loss + 0.5 * output.similarity_loss)
+    torch.testing.assert_close(output.loss, expected_segmentation + 0.5 * expected_similarity)
 
 
 def logit_gradients(model, labels, pair_labels, label_mask=None):
-    output = model(**make_inputs(), labels=labels, pair_labels=pair_labels, label_mask=label_mask)
+    output = model(
+        **TestAVSegFormerModel().get_inputs(), labels=labels, pair_labels=pair_labels, label_mask=label_mask
+    )
     (gradient,) = torch.autograd.grad(output.segmentation_loss, output.logits)
     return gradient.flatten(1).abs().amax(dim=1)
 
 
-def test_negatives_get_no_mask_gradient_by_default_and_bce_pushes_them_to_empty(model):
-    labels = make_labels(empty=(2,))
-    pair_labels = torch.tensor([1, 1, 0])
+def test_negatives_get_no_mask_gradient_by_default_and_bce_pushes_them_to_empty():
+    tester = TestAVSegFormerModel()
+    model = tester.make_model()
+    labels, pair_labels = make_labels(empty=(2,)), torch.tensor([1, 1, 0, 1])
     gradients = logit_gradients(model, labels, pair_labels)
-    assert (gradients[:2] > 0).all() and gradients[2] == 0
+    assert (gradients[[0, 1, 3]] > 0).all() and gradients[2] == 0
 
-    bce_model = AVSegFormerForAudioVisualSegmentation(tiny_config(negative_segmentation_loss="bce")).eval()
-    bce_model.load_state_dict(model.state_dict())
+    bce_model = tester.make_model(negative_segmentation_loss="bce")
     bce_gradients = logit_gradients(bce_model, labels, pair_labels)
     assert (bce_gradients > 0).all()
-    torch.testing.assert_close(bce_gradients[:2], gradients[:2])
+    torch.testing.assert_close(bce_gradients[[0, 1, 3]], gradients[[0, 1, 3]])
     with torch.no_grad():
-        plain = model(**make_inputs(), labels=labels, pair_labels=pair_labels)
-        with_bce = bce_model(**make_inputs(), labels=labels, pair_labels=pair_labels)
-    expected_bce = F.binary_cross_entropy_with_logits(plain.logits[2, 0], labels[2])
+        plain = model(**tester.get_inputs(), labels=labels, pair_labels=pair_labels)
+        with_bce = bce_model(**tester.get_inputs(), labels=labels, pair_labels=pair_labels)
+    expected_bce = binary_cross_entropy(torch.sigmoid(plain.logits[2, 0]), labels[2])
     torch.testing.assert_close(with_bce.segmentation_loss, plain.segmentation_loss + expected_bce)
 
 
-def test_label_mask_selects_supervised_frames(model):
-    labels = make_labels()
-    label_mask = torch.tensor([1, 0, 0])
+def test_label_mask_selects_supervised_frames():
+    tester = TestAVSegFormerModel()
+    model = tester.make_model()
+    labels, label_mask = make_labels(), torch.tensor([1, 0, 1, 0])
     gradients = logit_gradients(model, labels, None, label_mask)
-    assert gradients[0] > 0 and (gradients[1:] == 0).all()
+    assert (gradients[[0, 2]] > 0).all() and (gradients[[1, 3]] == 0).all()
+    inputs = tester.get_inputs()
     with torch.no_grad():
-        masked = model(**make_inputs(), labels=labels, label_mask=label_mask)
-        other_labels = labels.clone()
-        other_labels[1:] = 0
-        changed = model(**make_inputs(), labels=other_labels, label_mask=label_mask)
-        first_only = model(
-            pixel_values=make_inputs()["pixel_values"][:1],
-            input_features=make_inputs()["input_features"][:1],
-            labels=labels[:1],
-        )
-    torch.testing.assert_close(masked.segmentation_loss, changed.segmentation_loss)
-    torch.testing.assert_close(masked.segmentation_loss, first_only.segmentation_loss, atol=1e-5, rtol=1e-5)
+        masked = model(**inputs, labels=labels, label_mask=label_mask)
+        supervised_only = model(**{name: value[[0, 2]] for name, value in inputs.items()}, labels=labels[[0, 2]])
+    torch.testing.assert_close(masked.segmentation_loss, supervised_only.segmentation_loss, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="`label_mask` selects no frame"):
-        model(**make_inputs(), labels=labels, label_mask=torch.zeros(3))
+        model(**inputs, labels=labels, label_mask=torch.zeros(4))
 
 
 def test_mixer_equals_explicit_attention():
@@ -196,94 +139,20 @@ def test_sine_position_embedding_is_unnormalised():
 
 
 def test_initialisation():
-    model = AVSegFormerForAudioVisualSegmentation(tiny_config())
+    model = TestAVSegFormerModel().make_model()
     attention = model.encoder.layers[0].self_attn
     assert attention.attention_weights.weight.abs().sum() == 0 and attention.sampling_offsets.weight.abs().sum() == 0
     offsets = attention.sampling_offsets.bias.view(2, 3, 2, 2)
     torch.testing.assert_close(offsets[0, :, 1], torch.tensor([[2.0, 0.0]] * 3))  # head 0 looks right, 2 px
     torch.testing.assert_close(offsets[1, 0, 0], torch.tensor([-1.0, 0.0]), atol=1e-6, rtol=0)
     assert model.level_embed.std() > 0.5
-    assert not any(p.requires_grad for p in model.audio_encoder.parameters())
-    model.freeze_backbone()
-    assert not any(p.requires_grad for p in model.backbone.parameters())
-    model.unfreeze_backbone()
-    assert all(p.requires_grad for p in model.backbone.parameters())
 
 
-def test_save_load_round_trip_and_auto_model(model, tmp_path):
-    model.save_pretrained(tmp_path)
-    inputs = make_inputs(num_frames=2)
-    with torch.no_grad():
-        expected = model(**inputs)
-        reloaded = AVSegFormerForAudioVisualSegmentation.from_pretrained(tmp_path).eval()
-        auto = AutoModel.from_pretrained(tmp_path).eval()
-        for loaded in (reloaded, auto):
-            output = loaded(**inputs)
-            torch.testing.assert_close(output.logits, expected.logits, atol=0, rtol=0)
-            torch.testing.assert_close(output.similarity, expected.similarity, atol=0, rtol=0)
-    assert isinstance(auto, AVSegFormerForAudioVisualSegmentation) and auto.config.num_queries == 6
-
-
-REMOTE_SCRIPT = """
-import sys, torch
-from transformers import AutoModel
-model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
-assert "modeling_avs" not in sys.modules, "the package must not be needed"
-with torch.no_grad():
-    output = model(**torch.load(sys.argv[2]))
-torch.save({"module": type(model).__module__, "logits": output.logits, "similarity": output.similarity}, sys.argv[3])
-"""
-
-
-def test_trust_remote_code_loads_without_the_package(model, tmp_path):
-    model.save_pretrained(tmp_path / "model")
-    assert (tmp_path / "model" / "deformable_attention.py").is_file()
-    inputs = make_inputs(num_frames=2)
-    torch.save(inputs, tmp_path / "inputs.pt")
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": "", "HF_HUB_OFFLINE": "1"}
-    arguments = [str(tmp_path / name) for name in ("model", "inputs.pt", "out.pt")]
-    subprocess.run([sys.executable, "-c", REMOTE_SCRIPT, *arguments], check=True, env=env, cwd=tmp_path)
-    result = torch.load(tmp_path / "out.pt")
-    assert result["module"].startswith("transformers_modules")
-    with torch.no_grad():
-        expected = model(**inputs)
-    torch.testing.assert_close(result["logits"], expected.logits)
-    torch.testing.assert_close(result["similarity"], expected.similarity)
-
-
-def test_gradient_checkpointing_gives_the_same_gradients(model):
-    labels, pair_labels = make_labels(), torch.tensor([1, 0, 1])
-    reference = AVSegFormerForAudioVisualSegmentation(tiny_config(dropout=0.0))
-    reference.load_state_dict(model.state_dict())
-    checkpointed = AVSegFormerForAudioVisualSegmentation(tiny_config(dropout=0.0))
-    checkpointed.load_state_dict(model.state_dict())
-    checkpointed.activation_checkpointing_enable()
-    assert checkpointed.encoder.layers[0].gradient_checkpointing
-    results = []
-    for candidate in (reference.train(), checkpointed.train()):
-        loss = candidate(**make_inputs(), labels=labels, pair_labels=pair_labels).loss
-        loss.backward()
-        results.append((loss, {n: p.grad for n, p in candidate.named_parameters() if p.grad is not None}))
-    torch.testing.assert_close(results[0][0], results[1][0])
-    assert results[0][1].keys() == results[1][1].keys()
-    assert "encoder.layers.0.self_attn.sampling_offsets.weight" in results[0][1]
-    for name, grad in results[0][1].items():
-        torch.testing.assert_close(results[1][1][name], grad, atol=1e-5, rtol=1e-4, msg=name)
-
-
-def test_clear_errors(model):
-    inputs = make_inputs()
-    with pytest.raises(ValueError, match="`pixel_values` must have shape"):
-        model(pixel_values=inputs["pixel_values"][0], input_features=inputs["input_features"])
-    with pytest.raises(ValueError, match="exactly one of"):
-        model(pixel_values=inputs["pixel_values"])
-    with pytest.raises(ValueError, match="`labels` must have shape"):
-        model(**inputs, labels=torch.zeros(3, 32, 32))
-    with pytest.raises(ValueError, match="`pair_labels` must have shape"):
-        model(**inputs, pair_labels=torch.ones(2))
+def test_avsegformer_config_contract():
     with pytest.raises(StrictDataclassClassValidationError, match="negative_segmentation_loss"):
-        tiny_config(negative_segmentation_loss="dice")
+        tiny_avsegformer_config(negative_segmentation_loss="dice")
     with pytest.raises(StrictDataclassClassValidationError, match="divisible by `decoder_attention_heads`"):
-        tiny_config(decoder_attention_heads=3)
+        tiny_avsegformer_config(decoder_attention_heads=3)
+    model = AVSegFormerForAudioVisualSegmentation(tiny_avsegformer_config(deformable_attention_implementation="cuda"))
     with pytest.raises(ValueError, match="unknown deformable attention implementation 'cuda'"):
-        AVSegFormerForAudioVisualSegmentation(tiny_config(deformable_attention_implementation="cuda"))(**inputs)
+        model(**TestAVSegFormerModel().get_inputs())

@@ -1,12 +1,32 @@
+"""VGGish: the shared model tester, plus the original network's size, parity, flatten order and post-processing."""
+
 import importlib.util
 
 import pytest
 import torch
+from conftest import tiny_vggish_config
+from model_tester import ModelTesterMixin
 from safetensors.torch import load_file
 
 from modeling_avs import VGGishConfig, VGGishModel
 from modeling_avs.convert.checkpoint_io import load_converted_state_dict
 from modeling_avs.convert.convert_vggish import convert_vggish_state_dict
+
+
+class TestVGGishModel(ModelTesterMixin):
+    model_class = VGGishModel
+
+    def get_config(self, **overrides):
+        return tiny_vggish_config(**overrides)
+
+    def get_inputs(self, batch_size: int = 2, seed: int = 0) -> dict[str, torch.Tensor]:
+        generator = torch.Generator().manual_seed(seed)
+        return {"input_features": torch.randn(batch_size, 1, 96, 64, generator=generator)}
+
+    def check_outputs(self, outputs, inputs):
+        examples = len(inputs["input_features"])
+        assert outputs.audio_embeds.shape == (examples, 128) and (outputs.audio_embeds >= 0).all()
+        assert outputs.last_conv_features.shape == (examples, 8, 6, 4)
 
 
 def load_synth_weights(parity_dir):
@@ -44,11 +64,8 @@ def test_flatten_is_channels_last():
         torch.testing.assert_close(model(features).audio_embeds, model.embeddings(flat))
 
 
-def test_embeddings_are_non_negative_and_pca_postprocess_quantises():
-    model = VGGishModel(VGGishConfig(conv_channels=[4, 4, 8, 8, 8, 8], hidden_sizes=[16, 16])).eval()
-    with torch.no_grad():
-        assert (model(torch.randn(3, 1, 96, 64)).audio_embeds >= 0).all()
-    pca = VGGishModel(VGGishConfig(conv_channels=[4, 4, 8, 8, 8, 8], hidden_sizes=[16, 16], postprocess=True))
+def test_pca_postprocess_quantises():
+    pca = VGGishModel(tiny_vggish_config(postprocess=True))
     with torch.no_grad():
         quantised = pca(torch.randn(3, 1, 96, 64)).audio_embeds
     assert quantised.min() >= 0 and quantised.max() <= 255
@@ -56,11 +73,11 @@ def test_embeddings_are_non_negative_and_pca_postprocess_quantises():
 
 
 def test_wrong_input_shape_is_a_clear_error():
-    model = VGGishModel(VGGishConfig(conv_channels=[4, 4, 8, 8, 8, 8], hidden_sizes=[16, 16]))
+    model = VGGishModel(tiny_vggish_config())
     with pytest.raises(ValueError, match=r"\[N, 1, 96, 64\]"):
         model(torch.zeros(2, 96, 64))
 
 
 def test_invalid_config_is_rejected():
-    with pytest.raises(Exception, match="divisible"):
-        VGGishConfig(num_frames=95)
+    with pytest.raises(Exception, match="`example_frames` \\(95\\)"):
+        VGGishConfig(example_frames=95)

@@ -29,7 +29,7 @@ def segmenter(tiny_avs_model_dir):
     return pipeline("audio-visual-segmentation", model=str(tiny_avs_model_dir), device="cpu")
 
 
-def check_frame_outputs(results, height, width, gated=False):
+def check_frame_outputs(results, height, width):
     for index, result in enumerate(results):
         assert result["index"] == index
         assert result["frame"].shape == (height, width, 3) and result["frame"].dtype == np.uint8
@@ -38,8 +38,7 @@ def check_frame_outputs(results, height, width, gated=False):
         probabilities = result["probabilities"]
         assert probabilities.shape == (height, width) and probabilities.dtype == np.float32
         assert probabilities.min() >= 0.0 and probabilities.max() <= 1.0
-        if not gated:
-            np.testing.assert_array_equal(result["mask"], (probabilities > 0.5).astype(np.uint8))
+        np.testing.assert_array_equal(result["mask"], (probabilities > 0.5).astype(np.uint8))
         assert 0.0 < result["score"] < 1.0
         assert result["foreground_ratio"] == pytest.approx(result["mask"].mean())
 
@@ -114,17 +113,27 @@ def test_short_video_clamps_to_its_last_frame_and_long_video_is_truncated(segmen
     assert len(results) == 3
 
 
-def test_gate_threshold_empties_masks_below_the_score(segmenter):
-    image = np.full((32, 32, 3), 90, np.uint8)
-    audio = tone(2.0)
-    ungated = segmenter(image, audio=audio, sampling_rate=16000)
-    closed = segmenter(image, audio=audio, sampling_rate=16000, gate_threshold=1.0)
-    opened = segmenter(image, audio=audio, sampling_rate=16000, gate_threshold=0.0)
-    check_frame_outputs(closed, 32, 32, gated=True)
-    assert all(result["sounding"] is False and not result["mask"].any() for result in closed)
-    assert all(result["sounding"] is True for result in opened)
-    for plain, kept in zip(ungated, opened):
-        np.testing.assert_array_equal(plain["mask"], kept["mask"])
+def test_gate_defaults_to_the_config_threshold_and_empties_exactly_the_frames_scored_below_it(
+    tiny_avs_model_factory,
+):
+    segmenter = pipeline("audio-visual-segmentation", model=str(tiny_avs_model_factory("full_mask", 20.0)))
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(5)]
+    audio = 0.3 * rng.standard_normal(5 * 16000).astype(np.float32)
+    ungated = segmenter(frames, audio=audio, sampling_rate=16000)
+    assert all(result["mask"].all() and result["sounding"] is None for result in ungated)
+    scores = [result["score"] for result in ungated]
+    threshold = sorted(scores)[2]  # the middle score (inside sigmoid's range): two frames below, it and two above
+    assert len(set(scores)) == 5 and 0.27 < threshold < 0.73
+    kept = [score >= threshold for score in scores]
+    segmenter.model.config.inference_gate_threshold = threshold
+    gated = segmenter(frames, audio=audio, sampling_rate=16000)
+    assert [result["sounding"] for result in gated] == kept and sum(kept) == 3
+    assert [bool(result["mask"].any()) for result in gated] == kept
+    assert all(not result["probabilities"].any() for result, keep in zip(gated, kept) if not keep)
+    check_frame_outputs(gated, 32, 32)
+    opened = segmenter(frames, audio=audio, sampling_rate=16000, gate_threshold=0.0)  # the argument wins
+    assert all(result["sounding"] and result["mask"].all() for result in opened)
 
 
 def test_missing_audio_uses_silence_with_a_warning_or_fails_when_strict(segmenter, tmp_path):

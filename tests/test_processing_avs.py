@@ -4,6 +4,7 @@ import torch
 from PIL import Image
 
 from modeling_avs import AudioVisualSegmentationOutput, AVSImageProcessor, AVSProcessor, VGGishFeatureExtractor
+from modeling_avs.similarity_head import similarity_gate
 
 
 def frames(count, size=(40, 50)):
@@ -38,16 +39,41 @@ def test_mask_count_must_match_frames():
         AVSImageProcessor()(frames(2), segmentation_maps=[Image.new("L", (50, 40))], return_tensors="pt")
 
 
-def test_post_process_resizes_thresholds_and_gates():
+def scores_around(threshold: float, deltas: list[float]) -> tuple[torch.Tensor, float]:
+    """Similarities whose correspondence scores `sigmoid(s)` lie `deltas` away from `threshold` (a score of delta 0
+    equals the threshold exactly), and the threshold as `float(sigmoid(s_0))`."""
+    similarity = torch.logit(torch.tensor([threshold + delta for delta in deltas]))
+    exact = float(torch.sigmoid(similarity[deltas.index(0.0)])) if 0.0 in deltas else threshold
+    return similarity, exact
+
+
+def test_post_process_resizes_and_thresholds():
     processor = AVSImageProcessor()
     logits = torch.full((2, 1, 8, 8), 3.0)
     logits[:, :, :4] = -3.0
-    outputs = AudioVisualSegmentationOutput(logits=logits, similarity=torch.tensor([0.9, -0.9]))
+    outputs = AudioVisualSegmentationOutput(logits=logits, similarity=torch.zeros(2))
     masks = processor.post_process_segmentation(outputs, target_sizes=[(16, 16), (4, 4)])
     assert masks[0].shape == (16, 16) and masks[1].shape == (4, 4)
     assert masks[0][:6].sum() == 0 and masks[0][10:].all()
-    gated = processor.post_process_segmentation(outputs, gate_threshold=0.5)
-    assert gated[0].sum() == 32 and gated[1].sum() == 0  # sigmoid(-0.9) < 0.5 empties frame 1
+    probabilities = processor.post_process_probabilities(outputs, target_sizes=[(16, 16), (4, 4)])
+    assert torch.equal(masks[1], (probabilities[1] > 0.5).long())
+
+
+def test_gate_keeps_scores_at_or_above_the_threshold_and_empties_exactly_the_others():
+    # Scores inside the range of sigmoid(cosine) [0.27, 0.73], on both sides of 0.55 and equal to it; as raw
+    # cosines every one of them would be below 0.55, so a gate on the raw similarity would empty them all.
+    similarity, threshold = scores_around(0.55, [0.02, -0.02, 0.0, -0.1, 0.08])
+    assert similarity.abs().max() < 0.55
+    outputs = AudioVisualSegmentationOutput(logits=torch.full((5, 1, 4, 4), 2.0), similarity=similarity)
+    processor = AVSImageProcessor()
+    masks = processor.post_process_segmentation(outputs, gate_threshold=threshold)
+    assert [bool(mask.any()) for mask in masks] == [True, False, True, False, True]
+    assert all(bool(mask.all()) for mask in masks[::2])  # kept frames keep their whole mask
+    probabilities = processor.post_process_probabilities(outputs, gate_threshold=threshold)
+    assert [float(p.max()) for p in probabilities][1::2] == [0.0, 0.0]
+    ungated = processor.post_process_segmentation(outputs)
+    assert all(bool(mask.all()) for mask in ungated)
+    torch.testing.assert_close(similarity_gate(similarity, threshold), torch.tensor([1, 0, 1, 0, 1]).bool())
 
 
 def test_processor_builds_model_inputs_and_round_trips(tmp_path):

@@ -8,16 +8,17 @@ import pytest
 import torch
 
 from modeling_avs.cli.main import main
-from modeling_avs.training.reproduce import GATED_NAME, VARIANTS, acceptance_checks, reproduce, results_table
+from modeling_avs.metrics.report import results_table
+from modeling_avs.training.reproduce import GATED_NAME, VARIANTS, acceptance_checks, reproduce
 
 EXPECTED_FILES = ("results.json", "results.md", "bars.png", "similarity_histograms.png", "overlays.png")
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    """The three variants trained at once in worker processes."""
+    """The three variants trained in two worker processes (one of them trains two variants in turn)."""
     output = tmp_path_factory.mktemp("reproduce")
-    code = main(["reproduce", "--size", "smoke", "--output-dir", str(output), "--jobs", "3"])
+    code = main(["reproduce", "--size", "smoke", "--output-dir", str(output), "--jobs", "2"])
     return output, code
 
 
@@ -80,29 +81,27 @@ def test_results_of_other_settings_are_not_reused(smoke_run, tmp_path):
     assert not _finished(tmp_path, scale, 42, "robust")
 
 
-def test_results_do_not_depend_on_the_number_of_processes(smoke_run, tmp_path):
-    output, _ = smoke_run
-    assert main(["reproduce", "--size", "smoke", "--output-dir", str(tmp_path), "--jobs", "1"]) == 0
-    parallel = json.loads((output / "results.json").read_text())
-    sequential = json.loads((tmp_path / "results.json").read_text())
-    assert sequential["jobs"] == 1
-    for name in parallel["models"]:
-        assert sequential["models"][name]["results"] == parallel["models"][name]["results"], name
-        assert sequential["models"][name]["mean_similarity"] == parallel["models"][name]["mean_similarity"], name
-
-
-def test_without_worker_processes_the_variants_train_in_turn(smoke_run, tmp_path, monkeypatch, caplog):
+def test_without_worker_processes_the_variants_train_in_turn_with_the_same_results(
+    smoke_run, tmp_path, monkeypatch, caplog
+):
+    """The sequential path (a platform without worker processes) gives the results of the three worker processes,
+    and the checkpoints of a run with other settings are discarded instead of resumed."""
     import modeling_avs.training.reproduce as reproduction
 
     def unavailable(*args, **kwargs):
         raise OSError("no semaphores")
 
     monkeypatch.setattr(reproduction, "ProcessPoolExecutor", unavailable)
+    stale = tmp_path / "runs" / "baseline"
+    (stale / "checkpoint-1").mkdir(parents=True)  # resuming from this (empty) checkpoint would fail
+    (stale / "settings.json").write_text(json.dumps({"seed": 0}))
     summary = reproduce(tmp_path, size="smoke", jobs=3, progress=False)
     assert "cannot start worker processes (no semaphores)" in caplog.text
+    assert "discarding the checkpoints of a run with other settings" in caplog.text
     parallel = json.loads((smoke_run[0] / "results.json").read_text())
     for name in parallel["models"]:
         assert summary["models"][name]["results"] == parallel["models"][name]["results"], name
+        assert summary["models"][name]["mean_similarity"] == parallel["models"][name]["mean_similarity"], name
 
 
 def test_saved_model_loads_with_auto_classes(smoke_run):
@@ -189,15 +188,18 @@ def collate_scored(items):
     }
 
 
-def test_similarity_gate_empties_the_masks_of_low_similarity_frames():
+def test_evaluation_gate_keeps_exactly_the_frames_scored_at_or_above_the_threshold():
     from modeling_avs.training.evaluation import evaluate_model
 
-    samples = scored_samples({"positive": [1.0], "silence": [-1.0]})
-    plain = evaluate_model(ScoredFramesModel(), samples, collate_scored, batch_size=2)
-    gated = evaluate_model(ScoredFramesModel(), samples, collate_scored, batch_size=2, gate_threshold=0.5)
-    assert plain.results["conditions"]["silence"]["fpr"] == pytest.approx(1.0)
-    assert gated.results["conditions"]["silence"]["fpr"] == 0.0  # sigmoid(-1) < 0.5: emptied
-    assert gated.results["conditions"]["positive"]["fpr"] == pytest.approx(1.0)  # sigmoid(1) >= 0.5: kept
+    # One frame per condition, every pixel foreground; sigmoid(0.3) = 0.574 and sigmoid(0.25) = 0.562 reach the
+    # threshold sigmoid(0.25), sigmoid(0.2) = 0.550 and sigmoid(0.1) = 0.525 do not (raw similarities all would).
+    samples = scored_samples({"positive": [0.3], "silence": [0.1], "noise": [0.25], "offscreen": [0.2]})
+    threshold = float(torch.sigmoid(torch.tensor(0.25)))
+    plain = evaluate_model(ScoredFramesModel(), samples, collate_scored, batch_size=3)
+    gated = evaluate_model(ScoredFramesModel(), samples, collate_scored, batch_size=3, gate_threshold=threshold)
+    fpr = {name: gated.results["conditions"][name]["fpr"] for name in samples.conditions}
+    assert fpr == pytest.approx({"positive": 1.0, "silence": 0.0, "noise": 1.0, "offscreen": 0.0})
+    assert all(plain.results["conditions"][name]["fpr"] == pytest.approx(1.0) for name in samples.conditions)
 
 
 def test_unknown_size_is_a_cli_error(tmp_path, capsys):
@@ -253,15 +255,3 @@ def test_encoder_pretraining_threads_are_restored():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
-
-
-def test_checkpoints_of_a_run_with_other_settings_are_discarded(tmp_path, caplog):
-    from modeling_avs.training.reproduce import SIZES, _finished, _train_variant
-
-    run_dir = tmp_path / "runs" / "baseline"
-    (run_dir / "checkpoint-1").mkdir(parents=True)  # resuming from this (empty) checkpoint would fail
-    (run_dir / "settings.json").write_text(json.dumps({"seed": 0}))
-    (tmp_path / "models").mkdir()
-    _train_variant(tmp_path, "smoke", 42, None, "baseline")
-    assert "discarding the checkpoints of a run with other settings" in caplog.text
-    assert _finished(tmp_path, SIZES["smoke"], 42, "baseline")

@@ -7,7 +7,6 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SHARED_DIR as SHARED
 
 from modeling_avs.data import (
     CONDITIONS,
@@ -111,9 +110,8 @@ def test_audio_encoding_round_trip_and_resampling(tmp_path):
         load_unseen_clips(tmp_path / "bad")
 
 
-@pytest.mark.skipif(not (SHARED / "audio" / "unseen").is_dir(), reason="shared unseen clips not available")
-def test_shared_unseen_clips():
-    clips = load_unseen_clips(SHARED / "audio" / "unseen")
+def test_shared_unseen_clips(unseen_audio_dir):
+    clips = load_unseen_clips(unseen_audio_dir)
     assert len(clips) == 15 and all(wave.shape == (80000,) for wave in clips.values())
 
 

@@ -8,20 +8,19 @@ mask bias of +20 (every pixel foreground), so the rendered overlays are known ex
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_module
 from inference_media import write_png, write_wav
+from PIL import Image
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-pytest.importorskip("gradio")
-gradio_client = pytest.importorskip("gradio_client")
-from PIL import Image  # noqa: E402
+from modeling_avs.visualization import MASK_COLOR
 
-from modeling_avs.visualization import MASK_COLOR  # noqa: E402
+require_module("gradio")
+gradio_client = require_module("gradio_client")
 
 APP_FILE = Path(__file__).resolve().parents[1] / "spaces_app" / "app.py"
 FRAME_COLOR = (40, 160, 90)

@@ -1,6 +1,6 @@
 """The Space in a real browser: Debian's chromium driven by playwright uploads an image and a WAV, switches the
 audio condition, clicks Segment and checks the rendered overlays pixel by pixel. Skips without chromium or
-playwright (`.ci/run` installs both).
+playwright, or fails without them when `AVS_REQUIRE_REFERENCE=1` (`.ci/run` installs both and sets it).
 
 As in `test_space_app.py`, the "robust" test model never segments (gate threshold 1.0) and the "baseline" one
 segments every pixel (mask bias +20), so the expected overlay colours are known.
@@ -16,15 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CHROMIUM, require_module, require_reference
 from inference_media import write_png, write_wav
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-pytest.importorskip("gradio")
-sync_api = pytest.importorskip("playwright.sync_api")
+from modeling_avs.visualization import MASK_COLOR
 
-from modeling_avs.visualization import MASK_COLOR  # noqa: E402
-
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -38,7 +34,6 @@ APP_FILE = Path(__file__).resolve().parents[1] / "spaces_app" / "app.py"
 FRAME_COLOR = (40, 160, 90)
 TIMEOUT_MS = 120_000
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium (/usr/bin/chromium) is not installed")
 
 # Colour of the pixel at the centre of the first image of a gallery, read back through a canvas.
 CENTRE_PIXEL_JS = """
@@ -57,7 +52,15 @@ CENTRE_PIXEL_JS = """
 
 
 @pytest.fixture(scope="module")
-def space_url(tiny_avs_model_factory, tmp_path_factory):
+def sync_api():
+    """playwright's synchronous API, with Debian's Chromium at `CHROMIUM` (the browser `.ci/run` installs)."""
+    require_reference(CHROMIUM, f"Debian's chromium ({CHROMIUM})")
+    require_module("gradio")
+    return require_module("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def space_url(sync_api, tiny_avs_model_factory, tmp_path_factory):
     spec = importlib.util.spec_from_file_location("avs_space_app_browser", APP_FILE)
     app = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = app
@@ -70,7 +73,7 @@ def space_url(tiny_avs_model_factory, tmp_path_factory):
     demo.close()
 
 
-def test_upload_switch_condition_and_see_the_overlays(space_url, tmp_path):
+def test_upload_switch_condition_and_see_the_overlays(sync_api, space_url, tmp_path):
     image = write_png(tmp_path / "frame.png", 96, 128, FRAME_COLOR)
     audio = write_wav(tmp_path / "sound.wav", 3.0)
     with sync_api.sync_playwright() as playwright:

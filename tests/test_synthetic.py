@@ -11,11 +11,11 @@ import pytest
 from avsbench_tree import make_s4_tree
 from PIL import Image
 
-from dataset_scripts import build_avsbench_robust
 from modeling_avs.cli.main import main
 from modeling_avs.data import (
     MS3_OBJECT_GROUPS,
     S4_CATEGORY_GROUPS,
+    build_avsbench_robust,
     load_avs_dataset,
     make_synthetic_dataset,
 )

@@ -5,7 +5,7 @@ from conftest import tiny_vggish_config
 
 from modeling_avs import VGGishFeatureExtractor, VGGishModel
 from modeling_avs.data import make_synthetic_dataset
-from modeling_avs.data.samples import undecoded_audio
+from modeling_avs.data.loading import undecoded_audio
 from modeling_avs.training.encoder_pretraining import (
     generated_object_frames,
     normalize_frames,

@@ -12,8 +12,8 @@ import torch
 from training_helpers import TINY_IMAGE_SIZE, tiny_dataset, tiny_model_config
 
 from modeling_avs.cli.main import main
+from modeling_avs.hub import HubAccessError, check_hub_access
 from modeling_avs.training import build_model, build_processor, build_trainer, get_recipe, training_arguments
-from modeling_avs.training.hub import HubAccessError, check_hub_access
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -66,6 +66,19 @@ def test_evaluation_logs_per_condition_robust_metrics(dataset, tmp_path):
         assert 0.0 <= metrics[key] <= 1.0, key
     assert metrics["eval_offscreen_num_frames"] == 10
     assert metrics["eval_loss"] > 0
+
+
+def test_evaluation_applies_the_configured_similarity_gate(dataset, tmp_path):
+    recipe = _recipe(num_epochs=1)
+    trainer = _trainer(recipe, dataset, tmp_path, eval_split=dataset["validation"])
+    assert trainer.compute_metrics.__self__.gate_threshold is None
+    trainer.model.config.inference_gate_threshold = 1.0  # no sigmoid(similarity) reaches 1: every mask is emptied
+    gated = build_trainer(
+        recipe, trainer.model, build_processor(TINY_IMAGE_SIZE), dataset["train"], dataset["validation"], trainer.args
+    )
+    metrics = gated.evaluate()
+    assert all(metrics[f"eval_{condition}_fpr"] == 0.0 for condition in ("positive", "silence", "noise", "offscreen"))
+    assert metrics["eval_positive_miou"] == 0.0  # the masks are empty, the references are not
 
 
 def test_recipes_and_overrides():
