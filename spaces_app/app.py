@@ -24,7 +24,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
-from modeling_avs.audio_conditions import AudioCondition  # noqa: E402
+from modeling_avs.audio_conditions import AUDIO_CONDITION_KINDS, AudioCondition  # noqa: E402
 from modeling_avs.media import (  # noqa: E402
     AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
@@ -46,12 +46,13 @@ MAX_UPLOAD = "25mb"
 LAUNCH_OPTIONS = {"max_file_size": MAX_UPLOAD, "ssr_mode": False, "show_error": True}
 CONCURRENCY_LIMIT = 2
 QUEUE_SIZE = 16
-CONDITIONS = [
-    ("Original audio", "original"),
-    ("Silence", "silence"),
-    ("Noise", "noise"),
-    ("Off-screen sound", "offscreen"),
-]
+CONDITION_LABELS = {
+    "original": "Original audio",
+    "silence": "Silence",
+    "noise": "Noise",
+    "offscreen": "Off-screen sound",
+}
+CONDITIONS = [(CONDITION_LABELS[kind], kind) for kind in AUDIO_CONDITION_KINDS]
 INTRO = """# Robust audio-visual segmentation
 Upload an **image or a short video** (≤ {seconds} s) and its **sound** (file or microphone), then switch the
 **audio condition**. Under *silence*, *noise* or an *off-screen* sound nothing in the picture is sounding, so the

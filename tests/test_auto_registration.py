@@ -33,7 +33,9 @@ print("registered")
 
 
 def run(script: str) -> str:
-    result = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", script], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-c", script], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 

@@ -186,6 +186,18 @@ def _surplus_entries(folder: Path, expected: set[str], what: str) -> list[str]:
     ]
 
 
+def _first_listing(video_id: str, line: int, disk_split: str, seen: set[str], problems: list[str]) -> bool:
+    """Whether a meta-CSV row is the first one of its video and names a known split; otherwise says why not."""
+    if video_id in seen:
+        problems.append(f"listed twice in the meta CSV (line {line})")
+        return False
+    seen.add(video_id)
+    if disk_split not in DISK_SPLITS:
+        problems.append(f"line {line}: unknown split {disk_split!r} (expected train, val or test)")
+        return False
+    return True
+
+
 def scan_s4(config_root: Path) -> ScanResult:
     """Read `s4_meta_data.csv` and check every listed video."""
     data = config_root / "s4_data"
@@ -194,12 +206,7 @@ def scan_s4(config_root: Path) -> ScanResult:
     seen: set[str] = set()
     for line, (name, _start, category, disk_split, *_rest) in _read_csv(config_root / META_FILES["s4"], 4):
         problems = result.video_problems.setdefault(name, [])
-        if name in seen:
-            problems.append(f"listed twice in the meta CSV (line {line})")
-            continue
-        seen.add(name)
-        if disk_split not in DISK_SPLITS:
-            problems.append(f"line {line}: unknown split {disk_split!r} (expected train, val or test)")
+        if not _first_listing(name, line, disk_split, seen, problems):
             continue
         try:
             groups = tuple(groups_of("s4", [category]))
@@ -246,12 +253,7 @@ def scan_ms3(config_root: Path, objects: dict[str, list[str]]) -> ScanResult:
     seen: set[str] = set()
     for line, (video_id, disk_split, *_rest) in _read_csv(config_root / META_FILES["ms3"], 2):
         problems = result.video_problems.setdefault(video_id, [])
-        if video_id in seen:
-            problems.append(f"listed twice in the meta CSV (line {line})")
-            continue
-        seen.add(video_id)
-        if disk_split not in DISK_SPLITS:
-            problems.append(f"line {line}: unknown split {disk_split!r} (expected train, val or test)")
+        if not _first_listing(video_id, line, disk_split, seen, problems):
             continue
         if video_id not in objects:
             problems.append("no row with label 'v1m' in the AVSBench-semantic metadata.csv")

@@ -816,5 +816,4 @@ __all__ = [
     "ReproductionSize",
     "acceptance_checks",
     "reproduce",
-    "results_table",
 ]
