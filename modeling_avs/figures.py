@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic_files import atomic_path
-from .data.schema import NEGATIVE_CONDITIONS, UNSEEN_PREFIX
+from .data.schema import NEGATIVE_CONDITIONS, POSITIVE_CONDITION, UNSEEN_PREFIX
 
 _SCORES = (("miou", "mIoU"), ("fscore", "F-score"), ("fpr", "FPR"))
 
@@ -68,7 +68,7 @@ def plot_similarity_histograms(panels: Mapping[str, Mapping[str, list[float]]], 
     bins = np.linspace(-1, 1, 41)
     for index, (title, similarities) in enumerate(panels.items()):
         axes = figure.add_subplot(1, len(panels), index + 1)
-        positives = similarities.get("positive", [])
+        positives = similarities.get(POSITIVE_CONDITION, [])
         negatives = [value for name in NEGATIVE_CONDITIONS for value in similarities.get(name, [])]
         axes.hist(positives, bins=bins, alpha=0.6, density=True, label="positive pairs")
         axes.hist(negatives, bins=bins, alpha=0.6, density=True, label="negative pairs")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from modeling_avs.model_cards import render_card
 
 from modeling_avs.metrics import RobustAVSEvaluator, evaluate_module_path
+from modeling_avs.model_cards import render_card
 
 
 @pytest.fixture(scope="module")

@@ -131,7 +131,7 @@ def calibrate_gate(
                 "threshold": threshold,
                 "g_fpr": results["global"]["g_fpr"],
                 "g_miou": results["global"]["g_miou"],
-                "positive_miou": results["conditions"]["positive"]["miou"],
+                "positive_miou": results["conditions"][POSITIVE_CONDITION]["miou"],
             }
         )
     within = [entry for entry in sweep if entry["g_fpr"] <= max_g_fpr]

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..data.negative_audio import stable_seed
-from ..data.schema import NEGATIVE_CONDITIONS
+from ..data.schema import NEGATIVE_CONDITIONS, POSITIVE_CONDITION
 
 
 def num_negative_pairs(num_positives: int, negative_ratio: float) -> int:
@@ -31,7 +31,7 @@ def plan_epoch(
     Returns:
         `[(row_index, condition), ...]`, positives first (the Trainer's sampler shuffles the order).
     """
-    plan = [(row, "positive") for row in range(num_rows)]
+    plan = [(row, POSITIVE_CONDITION) for row in range(num_rows)]
     count = num_negative_pairs(num_rows, negative_ratio)
     if count == 0:
         return plan
@@ -58,7 +58,7 @@ class BalancedNegativeDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, samples, negative_ratio: float, negative_conditions: Sequence[str], seed: int = 0) -> None:
-        needed = ("positive", *negative_conditions) if negative_ratio > 0 else ("positive",)
+        needed = (POSITIVE_CONDITION, *negative_conditions) if negative_ratio > 0 else (POSITIVE_CONDITION,)
         missing = [c for c in needed if c not in samples.conditions]
         if missing:
             raise ValueError(f"samples lack condition(s) {missing}; they hold {list(samples.conditions)}")
@@ -69,7 +69,7 @@ class BalancedNegativeDataset(torch.utils.data.Dataset):
         self.negative_ratio = negative_ratio
         self.negative_conditions = tuple(negative_conditions)
         self.seed = seed
-        self.num_rows = len(samples.indices_of("positive"))
+        self.num_rows = len(samples.indices_of(POSITIVE_CONDITION))
         self.epoch = -1
         self.set_epoch(0)
 

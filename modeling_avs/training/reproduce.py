@@ -42,7 +42,7 @@ from ..configuration_vggish import VGGishConfig
 from ..data.loading import undecoded_audio
 from ..data.negative_audio import load_unseen_clips
 from ..data.samples import ConditionSamples
-from ..data.schema import CONDITIONS, NEGATIVE_CONDITIONS, UNSEEN_PREFIX
+from ..data.schema import CONDITIONS, NEGATIVE_CONDITIONS, POSITIVE_CONDITION, UNSEEN_PREFIX
 from ..data.synthetic import make_synthetic_dataset
 from ..figures import plot_overlays, plot_results, plot_similarity_histograms
 from ..metrics.report import results_table
@@ -409,7 +409,7 @@ def _setup(scale: ReproductionSize, seed: int, unseen_dir: Path | None) -> _Setu
     if extra_audio:
         unseen_split = test.select(range(scale.unseen_videos))
         unseen_samples = FeaturizedSamples(
-            ConditionSamples(unseen_split, ("positive",), extra_audio=extra_audio), featurizer, cache=True
+            ConditionSamples(unseen_split, (POSITIVE_CONDITION,), extra_audio=extra_audio), featurizer, cache=True
         )
     overlay_video = standard_test[0]["video_id"]
     return _Setup(
@@ -727,7 +727,7 @@ def _evaluate(
         extra = evaluate_model(model, unseen_samples, unseen_collator, batch_size, setup.overlay_video, gate_threshold)
         evaluation.unseen_results = extra.unseen_results
         for condition, values in extra.similarities.items():
-            if condition != "positive":
+            if condition != POSITIVE_CONDITION:
                 evaluation.similarities[condition] = values
     return evaluation
 
