@@ -92,13 +92,13 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
         """Mono 16 kHz `[samples]` → `[T, 1, example_frames, num_mel_bins]` float32 log-mel examples."""
         if waveform.shape[0] < self.example_samples:
             waveform = np.pad(waveform, (0, self.example_samples - waveform.shape[0]))
-        num_frames = 1 + (waveform.shape[0] - self.window_length) // self.hop_length
-        starts = np.arange(num_frames)[:, None] * self.hop_length
+        stft_frames = 1 + (waveform.shape[0] - self.window_length) // self.hop_length
+        starts = np.arange(stft_frames)[:, None] * self.hop_length
         frames = waveform[starts + np.arange(self.window_length)[None, :]]
         window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.window_length) / self.window_length)  # periodic
         magnitude = np.abs(np.fft.rfft(frames * window, n=self.fft_length))
         log_mel = np.log(magnitude @ self._mel_matrix() + self.log_offset)
-        count = num_frames // self.example_frames
+        count = stft_frames // self.example_frames
         examples = log_mel[: count * self.example_frames].reshape(count, self.example_frames, self.num_mel_bins)
         if num_examples is not None:
             if count < num_examples:

@@ -51,3 +51,22 @@ def test_import_is_light_and_registers_once_transformers_loads():
 def test_registration_when_transformers_comes_first_and_a_class_module_is_imported_directly():
     prelude = "from transformers import AutoModel\nfrom modeling_avs.modeling_avsbench import AVSBenchForAudioVisualSegmentation\n"
     assert "registered" in run(prelude + SAVE_AND_LOAD)
+
+
+def test_every_lazy_export_resolves():
+    import modeling_avs
+    import modeling_avs.data
+    import modeling_avs.metrics
+    import modeling_avs.pipelines
+    import modeling_avs.training
+
+    for package in (
+        modeling_avs,
+        modeling_avs.data,
+        modeling_avs.metrics,
+        modeling_avs.pipelines,
+        modeling_avs.training,
+    ):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, f"{package.__name__}.{name}"
+        assert set(package.__all__) <= set(dir(package))
