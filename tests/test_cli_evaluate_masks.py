@@ -99,6 +99,11 @@ def test_scores_match_the_evaluator(toy_benchmark, tmp_path, capsys, input_type,
     assert written["conditions"]["positive"]["num_frames"] == 6  # 5 + 1 annotated frames
     assert list(written["conditions"]) == CONDITIONS
     assert written["input_type"] == input_type and written["protocol"] == protocol
+    # silence is the only standard negative: the G-FPR is its FPR; the unseen clip is apart
+    assert written["global_negatives"] == ["silence"]
+    assert written["global"]["g_fpr"] == written["conditions"]["silence"]["fpr"]
+    assert written["unseen"]["fpr"] == written["conditions"]["unseen:rooster"]["fpr"] != written["global"]["g_fpr"]
+    assert written["unseen"]["num_conditions"] == 1 and written["unseen"] == expected["unseen"]
     assert json.loads(capsys.readouterr().out)["global"] == expected["global"]
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from avsbench_reference_metrics import TABLE2_S4_G_MIOU, TABLE2_S4_MIOU, table2_s4_frames
 
 from modeling_avs.metrics import RobustAVSEvaluator, evaluate_module_path
 from modeling_avs.model_cards import render_card
@@ -59,6 +60,25 @@ def test_add_batch_and_docstring_example(robust_avs):
         input_type="binary",
     )
     assert round(results["global"]["g_miou"], 4) == 1.0 and results["conditions"]["silence"]["miou"] == 0.0
+
+
+def test_table2_s4_row_with_unequal_frame_counts_and_an_unseen_clip(robust_avs):
+    """data_and_metrics.md §3.5: G-mIoU 35.035 from the condition means, whatever the frames per condition; the
+    unseen clip (every pixel predicted) is reported apart and left out of the G-metrics."""
+    counts = {"positive": 3, "silence": 1, "noise": 4, "offscreen": 2, "unseen:frog": 3}
+    frames = table2_s4_frames(counts)
+    predictions = [frame.numpy() for p, _ in frames.values() for frame in p]
+    references = [frame.numpy() for _, m in frames.values() for frame in m]
+    conditions = [name for name, count in counts.items() for _ in range(count)]
+    results = robust_avs.compute(
+        predictions=predictions, references=references, conditions=conditions, input_type="binary"
+    )
+    negatives = [TABLE2_S4_MIOU[name] for name in ("silence", "noise", "offscreen")]
+    assert results["global"]["g_miou"] == pytest.approx(TABLE2_S4_G_MIOU, abs=5e-6)
+    assert results["global"]["g_fpr"] == pytest.approx(sum(negatives) / 6, abs=1e-6)
+    assert results["global_negatives"] == ["silence", "noise", "offscreen"]
+    assert results["unseen"]["num_conditions"] == 1
+    assert results["unseen"]["fpr"] == pytest.approx(results["conditions"]["unseen:frog"]["fpr"]) == 1.0
 
 
 def test_module_folder_and_its_card_make_a_space():

@@ -4,7 +4,13 @@ import math
 
 import pytest
 import torch
-from avsbench_reference_metrics import g_metric, legacy_condition_scores
+from avsbench_reference_metrics import (
+    TABLE2_S4_G_MIOU,
+    TABLE2_S4_MIOU,
+    g_metric,
+    legacy_condition_scores,
+    table2_s4_frames,
+)
 
 from modeling_avs.metrics import RobustAVSEvaluator, flatten_results
 
@@ -84,6 +90,28 @@ def test_condition_order_extras_and_integer_ids():
     assert evaluator.num_frames == 0 and evaluator.memory_bytes == 0
 
 
+def test_global_metrics_are_the_table2_means_and_unseen_clips_are_apart():
+    """The AVSBench S4 row of Table 2 (data_and_metrics.md §3.5) streamed with unequal frame counts per condition
+    and unseen clips: G-mIoU 35.035, G-FPR the mean of the three conditions' FPR, unseen clips summarised apart."""
+    counts = {"positive": 10, "silence": 5, "offscreen": 15, "noise": 10, "unseen:clock": 5, "unseen:waves": 10}
+    frames = table2_s4_frames(counts)
+    evaluator = RobustAVSEvaluator(input_type="binary")
+    for name, (predictions, masks) in frames.items():
+        for start in range(0, counts[name], 5):  # one video per update
+            evaluator.update(predictions[start : start + 5], masks[start : start + 5], name)
+    results = evaluator.compute()
+    negatives = [TABLE2_S4_MIOU[name] for name in ("silence", "noise", "offscreen")]
+    assert results["global"]["g_miou"] == pytest.approx(TABLE2_S4_G_MIOU, abs=5e-6)
+    assert results["global"]["g_miou"] == pytest.approx(g_metric(0.787, negatives), abs=1e-6)
+    assert results["global"]["g_fpr"] == pytest.approx(sum(negatives) / 6, abs=1e-6)
+    assert results["global_negatives"] == ["silence", "noise", "offscreen"]
+    assert results["unseen"]["num_conditions"] == 2 and results["unseen"]["fpr"] == pytest.approx(1.0)
+    assert list(results["conditions"]) == ["positive", "silence", "noise", "offscreen", "unseen:clock", "unseen:waves"]
+    flat = flatten_results(results)
+    assert flat["unseen_fpr"] == pytest.approx(1.0) and flat["unseen_num_conditions"] == 2.0
+    assert flat["g_fpr"] == results["global"]["g_fpr"] and flat["unseen:waves_num_frames"] == 10.0
+
+
 def test_memory_is_about_2_kb_per_frame_whatever_the_frame_size():
     evaluator = RobustAVSEvaluator()
     for _ in range(13):
@@ -145,6 +173,7 @@ def test_compute_metrics_accumulates_and_resets():
     direct.update(logits, labels, ids)
     assert metrics == flatten_results(direct.compute())
     assert {"g_miou", "g_f", "g_fpr", "positive_miou", "silence_fpr", "offscreen_num_frames"} <= set(metrics)
+    assert not any(key.startswith("unseen") for key in metrics)  # no unseen condition, no unseen summary
     assert all(isinstance(value, float) for value in metrics.values())
     assert evaluator.num_frames == 0
     with pytest.raises(ValueError, match="label_ids"):

@@ -78,9 +78,11 @@ class RobustAVSEvaluator:
         gate_threshold (`float`, *optional*): `compute_metrics` empties the masks of the frames outside
             [`similarity_gate`] first (pass the model's `config.inference_gate_threshold`); off when None.
 
-    Conditions: `"positive"` is the positive condition; every other name (`"silence"`, `"noise"`, `"offscreen"`,
-    `"unseen:<clip>"`, ...) is a negative one, scored against the positive ground truth of the same frames.
-    Results list the conditions as positive, silence, noise, offscreen, then the others in first-seen order.
+    Conditions: `"positive"` is the positive condition; every other name is a negative one, scored against the
+    positive ground truth of the same frames. The G-metrics are over exactly the standard negatives `"silence"`,
+    `"noise"` and `"offscreen"` (the means of their condition scores); any other name (`"unseen:<clip>"`, ...) is
+    reported per condition and in the separate `unseen` summary. Results list the conditions as positive, silence,
+    noise, offscreen, then the others in first-seen order.
 
     Example:
         ```python
@@ -205,9 +207,11 @@ class RobustAVSEvaluator:
         """Scores of all frames seen so far (the state is kept; call `reset` to start over).
 
         Returns:
-            `dict` with `protocol`, `conditions` (`{name: {miou, fscore, fpr, num_frames}}`) and `global`
-            (`miou_p`, `f_p`, `miou_n`, `f_n`, `g_miou`, `g_f`, `g_fpr`); scores are fractions in [0, 1]. With
-            `"legacy"` it also has `legacy_batch_videos`.
+            `dict` with `protocol`, `conditions` (`{name: {miou, fscore, fpr, num_frames}}`), `global` (`miou_p`,
+            `f_p`, `miou_n`, `f_n`, `g_miou`, `g_f`, `g_fpr`, over the standard negatives), `global_negatives` (the
+            standard negatives seen) and `unseen` (`{miou, fscore, fpr, num_conditions}`, means over the other
+            negative conditions); see `robust_scores`. Scores are fractions in [0, 1]. With `"legacy"` it also has
+            `legacy_batch_videos`.
         """
         statistics, batch_index = {}, {}
         for name in self._ordered_conditions():
@@ -240,8 +244,10 @@ class RobustAVSEvaluator:
         inputs carry both and `TrainingArguments.label_names` names both), with `condition_ids` indexing the
         `condition_names` given at construction. Each call adds the batch; the last one (`compute_result=True`)
         returns a flat `dict` of floats and resets the evaluator:
-        `g_miou`, `g_f`, `g_fpr`, `miou_p`, `f_p`, `miou_n`, `f_n` and `<condition>_miou`, `<condition>_fscore`,
-        `<condition>_fpr`, `<condition>_num_frames` for every condition seen (Trainer prefixes them with `eval_`).
+        `g_miou`, `g_f`, `g_fpr`, `miou_p`, `f_p`, `miou_n`, `f_n` (over silence, noise and off-screen),
+        `<condition>_miou`, `<condition>_fscore`, `<condition>_fpr`, `<condition>_num_frames` for every condition
+        seen and, when other negative conditions were seen (`unseen:<clip>`, ...), their means `unseen_miou`,
+        `unseen_fscore`, `unseen_fpr` and `unseen_num_conditions` (Trainer prefixes every key with `eval_`).
         Frames are grouped into videos of `frames_per_video` for the `"legacy"` protocol.
         """
         predictions = eval_pred.predictions
@@ -267,8 +273,11 @@ class RobustAVSEvaluator:
 
 
 def flatten_results(results: dict) -> dict[str, float]:
-    """Flatten `compute()`'s nested results into `{g_miou, ..., <condition>_<score>: float}`."""
+    """Flatten `compute()`'s nested results into `{g_miou, ..., <condition>_<score>: float}`, with
+    `unseen_<score>` (the `unseen` summary) when there was an unseen condition."""
     flat = {name: float(value) for name, value in results["global"].items()}
+    if results["unseen"]["num_conditions"]:
+        flat.update({f"unseen_{name}": float(value) for name, value in results["unseen"].items()})
     for condition, scores in results["conditions"].items():
         for score, value in scores.items():
             flat[f"{condition}_{score}"] = float(value)

@@ -26,15 +26,21 @@ def _columns(results: dict) -> list[tuple[str, str]]:
         columns += [(f"{title} {label}", _percent(scores[key])) for key, label in keys]
     summary = results["global"]
     columns += [(label, _percent(summary[key])) for key, label in (("g_miou", "G-mIoU ↑"), ("g_f", "G-F ↑"))]
-    return columns + [("G-FPR ↓", _percent(summary["g_fpr"]))]
+    columns.append(("G-FPR ↓", _percent(summary["g_fpr"])))
+    unseen = results.get("unseen")
+    if unseen and unseen["num_conditions"]:
+        columns.append((f"Unseen FPR ↓ (mean of {unseen['num_conditions']})", _percent(unseen["fpr"])))
+    return columns
 
 
 def results_table(rows: Mapping[str, dict]) -> str:
     """
     A Markdown table with one row per method of `rows` (`{method: RobustAVSEvaluator.compute() results}`), in
     percent. Columns follow Table 2 of the AVSBench-Robust paper: the positive condition's mIoU and F (higher is
-    better), then mIoU, F and FPR of each negative condition (lower is better), then G-mIoU, G-F and G-FPR. A note
-    under the table names the protocol and the number of frames per condition (of the first method).
+    better), then mIoU, F and FPR of each negative condition (lower is better), then G-mIoU, G-F and G-FPR (over
+    silence, noise and off-screen only) and, when there are other negative conditions (`unseen:<clip>`, ...), their
+    mean FPR. A note under the table names the protocol, the conditions the G-metrics average and the number of
+    frames per condition (of the first method).
     """
     if not rows:
         raise ValueError("results_table needs at least one row")
@@ -48,6 +54,8 @@ def results_table(rows: Mapping[str, dict]) -> str:
     if "legacy_batch_videos" in first:
         protocol += f", {first['legacy_batch_videos']} video(s) per batch"
     frames = ", ".join(f"{name} {scores['num_frames']}" for name, scores in first["conditions"].items())
+    if "global_negatives" in first:
+        protocol += f". G-metrics: means over {', '.join(first['global_negatives']) or 'no standard negative'}"
     lines = [
         "| " + " | ".join(["Method", *header]) + " |",
         "|" + "|".join(["---"] + ["---:"] * len(header)) + "|",

@@ -20,9 +20,18 @@ Two reductions of the frames of one condition:
   threshold is re-optimised per batch, so the F-score depends on the batch size (with one video per batch it is a
   per-video oracle threshold) and so does, through a smaller last batch, the mIoU.
 
-Global scores (paper Table 2): with mIoU_N and F_N the means over the negative conditions,
-G-mIoU = 2 mIoU_P (1 - mIoU_N) / (mIoU_P + 1 - mIoU_N), G-F likewise, and G-FPR the FPR of all negative frames pooled
-(the mean over all negative frames, or over all negative batches for `"legacy"`).
+Global scores (paper Table 2) are over exactly the three standard negative conditions `NEGATIVE_CONDITIONS`
+(silence, noise, off-screen): mIoU_N, F_N and G-FPR are the means of those conditions' mIoU, F-score and FPR (each
+condition weighs the same, whatever its number of frames; under `"legacy"` each condition's legacy value), and
+G-mIoU = 2 mIoU_P (1 - mIoU_N) / (mIoU_P + 1 - mIoU_N), G-F likewise with F_P and F_N. In the original code every
+condition scores the same test videos, so this mean equals the pooled score there; with unequal frame counts it
+does not, and the mean is the paper's definition ("the mean of the three"). When only some of the three are
+present, the means are over those present (`global_negatives` names them); with none, or without the positive
+condition, the G-metrics are NaN. A NaN condition score (e.g. an F-score without any non-empty ground truth)
+makes its mean NaN.
+
+Every other non-positive condition (the `unseen:<clip>` clips, or any extra name) is reported per condition and
+summarised apart, never in the G-metrics: `unseen` holds the means of its conditions' mIoU, F-score and FPR.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from collections.abc import Mapping
 
 import torch
 
-from ..data.schema import POSITIVE_CONDITION
+from ..data.schema import CONDITIONS, NEGATIVE_CONDITIONS, POSITIVE_CONDITION
 from .frame_statistics import FrameStatistics
 
 PROTOCOLS = ("dataset", "legacy")
@@ -114,42 +123,58 @@ def g_score(positive: float, negative: float) -> float:
     return 2 * positive * (1 - negative) / denominator if denominator else 0.0
 
 
+def _mean(conditions: Mapping[str, dict], names: list[str], key: str) -> float:
+    """Mean of the score `key` over the conditions `names` (NaN without any)."""
+    return sum(conditions[name][key] for name in names) / len(names) if names else math.nan
+
+
 def robust_scores(
     statistics: Mapping[str, FrameStatistics],
     protocol: str = "dataset",
     batch_index: Mapping[str, torch.Tensor] | None = None,
 ) -> dict:
-    """Per-condition and global AVSBench-Robust scores.
+    """Per-condition, global and unseen-condition AVSBench-Robust scores (see the module docstring).
 
     Args:
         statistics (`Mapping[str, FrameStatistics]`): frames of each condition, in the order of the report.
-            `"positive"` is the positive condition, every other name is a negative one.
+            `"positive"` is the positive condition, `"silence"`, `"noise"` and `"offscreen"` the standard negative
+            ones (the G-metrics), every other name an extra negative one (e.g. `"unseen:<clip>"`).
         protocol (`str`): `"dataset"` or `"legacy"`.
         batch_index (`Mapping[str, torch.LongTensor]`, *optional*): evaluation batch of each frame per condition,
             required by `"legacy"`.
 
     Returns:
-        `dict` with `protocol`, `conditions` (`{name: {miou, fscore, fpr, num_frames}}`) and `global`
-        (`miou_p`, `f_p`, `miou_n`, `f_n`, `g_miou`, `g_f`, `g_fpr`; NaN when the positive or every negative
-        condition is missing). Scores are fractions in [0, 1].
+        `dict` with
+        - `protocol`;
+        - `conditions`: `{name: {miou, fscore, fpr, num_frames}}` for every condition;
+        - `global`: `miou_p`, `f_p` (the positive condition), `miou_n`, `f_n` (means over the standard negatives
+          present), `g_miou`, `g_f` and `g_fpr` (mean FPR of those negatives); NaN without the positive condition
+          or without any standard negative (`g_fpr`, `miou_n`, `f_n` need only the negatives);
+        - `global_negatives`: the standard negatives present, which the global scores average (`NEGATIVE_CONDITIONS`
+          order);
+        - `unseen`: `{miou, fscore, fpr, num_conditions}`, the means over the other negative conditions (NaN, 0
+          without any), excluded from `global`.
+        Scores are fractions in [0, 1].
     """
     batch_index = batch_index or {}
     conditions = {name: condition_scores(stats, protocol, batch_index.get(name)) for name, stats in statistics.items()}
-    negatives = [name for name in conditions if name != POSITIVE_CONDITION]
-    positive = conditions.get(POSITIVE_CONDITION)
-    summary = dict.fromkeys(("miou_p", "f_p", "miou_n", "f_n", "g_miou", "g_f", "g_fpr"), math.nan)
-    if positive is not None:
-        summary.update(miou_p=positive["miou"], f_p=positive["fscore"])
-    if negatives:
-        summary["miou_n"] = sum(conditions[name]["miou"] for name in negatives) / len(negatives)
-        summary["f_n"] = sum(conditions[name]["fscore"] for name in negatives) / len(negatives)
-        pooled_batches = None
-        if protocol == "legacy":  # batches of different conditions must stay apart when pooled
-            stride = 1 + max((int(batch_index[name].max()) for name in negatives if len(statistics[name])), default=0)
-            pooled_batches = torch.cat([batch_index[name] + i * stride for i, name in enumerate(negatives)])
-        pooled = FrameStatistics.concatenate([statistics[name] for name in negatives])
-        summary["g_fpr"] = condition_scores(pooled, protocol, pooled_batches)["fpr"]
-    if positive is not None and negatives:
-        summary["g_miou"] = g_score(summary["miou_p"], summary["miou_n"])
-        summary["g_f"] = g_score(summary["f_p"], summary["f_n"])
-    return {"protocol": protocol, "conditions": conditions, "global": summary}
+    negatives = [name for name in NEGATIVE_CONDITIONS if name in conditions]
+    unseen = [name for name in conditions if name not in CONDITIONS]
+    positive = conditions.get(POSITIVE_CONDITION, {"miou": math.nan, "fscore": math.nan})
+    summary = {
+        "miou_p": positive["miou"],
+        "f_p": positive["fscore"],
+        "miou_n": _mean(conditions, negatives, "miou"),
+        "f_n": _mean(conditions, negatives, "fscore"),
+    }
+    summary["g_miou"] = g_score(summary["miou_p"], summary["miou_n"])
+    summary["g_f"] = g_score(summary["f_p"], summary["f_n"])
+    summary["g_fpr"] = _mean(conditions, negatives, "fpr")
+    return {
+        "protocol": protocol,
+        "conditions": conditions,
+        "global": summary,
+        "global_negatives": negatives,
+        "unseen": {key: _mean(conditions, unseen, key) for key in ("miou", "fscore", "fpr")}
+        | {"num_conditions": len(unseen)},
+    }

@@ -52,9 +52,10 @@ def evaluate_model(
 ) -> Evaluation:
     """
     Score `model` on every condition of `samples`: the standard conditions (positive, silence, noise, off-screen,
-    G-metrics over the three negatives) and, separately, the unseen clips (positive + `unseen:*`, G-metrics over
-    the clips). Also returns the similarity of every frame per condition and the masks `[H, W]` predicted for the
-    first frame of `overlay_video` under each condition. With `gate_threshold` (pass the model's
+    G-metrics over the three negatives) and, separately, the unseen clips (positive + `unseen:*`: their scores per
+    clip and their means in `unseen_results["unseen"]`; its G-metrics are NaN, no standard negative being among
+    them). Also returns the similarity of every frame per condition and the masks `[H, W]` predicted for the first
+    frame of `overlay_video` under each condition. With `gate_threshold` (pass the model's
     `config.inference_gate_threshold`), the frames outside [`similarity_gate`] are emptied first (`gate_logits`).
     """
     names = list(samples.conditions)

@@ -18,10 +18,12 @@ _CITATION = """\
 
 _DESCRIPTION = """\
 Robust audio-visual segmentation metrics of AVSBench-Robust. Each frame is evaluated under a condition: "positive"
-(the video's own audio) or a negative one (silence, noise, off-screen audio, or any other name). Negative frames are
-scored against the positive ground-truth mask (lower mIoU/F is better) and by their FPR, the fraction of pixels
-predicted foreground. G-mIoU and G-F combine the positive score with one minus the mean negative score by a harmonic
-mean; G-FPR is the FPR of all negative frames pooled.
+(the video's own audio) or a negative one (silence, noise, off-screen audio, or any other name such as
+"unseen:<clip>"). Negative frames are scored against the positive ground-truth mask (lower mIoU/F is better) and by
+their FPR, the fraction of pixels predicted foreground. The global metrics are over exactly silence, noise and
+off-screen: mIoU_N, F_N and G-FPR are the means of those conditions' scores (each condition weighs the same,
+whatever its number of frames), and G-mIoU and G-F combine the positive score with one minus mIoU_N or F_N by a
+harmonic mean. Other negative conditions are reported per condition and summarised apart ("unseen").
 """
 
 _KWARGS_DESCRIPTION = """
@@ -40,8 +42,10 @@ Args:
     legacy_batch_videos (`int`, *optional*, defaults to 1): videos per evaluation batch for "legacy".
     frames_per_video (`int`, *optional*, defaults to 5): frames per video when `video_ids` is not given.
 Returns:
-    `dict` with `protocol`, `conditions` ({name: {miou, fscore, fpr, num_frames}}) and `global` (miou_p, f_p,
-    miou_n, f_n, g_miou, g_f, g_fpr); scores are fractions in [0, 1].
+    `dict` with `protocol`, `conditions` ({name: {miou, fscore, fpr, num_frames}}), `global` (miou_p, f_p, miou_n,
+    f_n, g_miou, g_f, g_fpr: over the standard negatives silence, noise, offscreen; those present are listed in
+    `global_negatives`, NaN with none) and `unseen` ({miou, fscore, fpr, num_conditions}: the means over every
+    other negative condition, NaN and 0 without any); scores are fractions in [0, 1].
 Examples:
     >>> import numpy as np
     >>> robust_avs = evaluate.load("robust_avs.py")
