@@ -23,6 +23,10 @@ class AVSBenchConfig(AudioVisualSegmentationConfig):
         audio_embed_dim (`int`, defaults to 128): Size of the audio embedding, `audio_config.embedding_size`.
         sa_loss_weight (`float`, defaults to 0.0):
             Weight of the MS3 audio-visual map-matching loss (`sa_loss`, KL variant; the MS3 recipe uses 0.5).
+        sa_loss_normalize_features (`bool`, defaults to `False`):
+            L2-normalise the audio and visual features of that loss before the softmaxes (the original's
+            `norm_fea_flag`). The released MS3 recipe does not (its `train.sh` never passes the flag); normalised,
+            the term is about 600× smaller on the same inputs.
         aspp_initializer_range (`float`, defaults to 0.01): Std of the normal init of the projection convs.
     """
 
@@ -34,6 +38,7 @@ class AVSBenchConfig(AudioVisualSegmentationConfig):
     tpavi_inter_channels: int = 128
     audio_embed_dim: int = 128
     sa_loss_weight: float = 0.0
+    sa_loss_normalize_features: bool = False
     aspp_initializer_range: float = 0.01
 
     def validate_architecture(self):
@@ -42,6 +47,10 @@ class AVSBenchConfig(AudioVisualSegmentationConfig):
             raise ValueError(f"`tpavi_stages` must be a subset of [0, 1, 2, 3], got {list(self.tpavi_stages)}.")
         if self.sa_loss_weight > 0 and not self.tpavi_stages:
             raise ValueError("`sa_loss_weight` > 0 needs at least one TPAVI stage (`tpavi_stages`).")
+        if not isinstance(self.sa_loss_normalize_features, bool):
+            raise ValueError(
+                f"`sa_loss_normalize_features` must be True or False, got {self.sa_loss_normalize_features!r}."
+            )
         if self.audio_embed_dim != self.audio_config.embedding_size:
             raise ValueError(
                 f"`audio_embed_dim` ({self.audio_embed_dim}) must equal the audio encoder's output size "

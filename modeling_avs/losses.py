@@ -23,25 +23,31 @@ def dice_loss(logits: torch.Tensor, targets: torch.Tensor, smooth: float = 0.001
 
 
 def masked_av_kl_loss(
-    logits: torch.Tensor, stage_features: list[torch.Tensor], audio_features: list[torch.Tensor]
+    logits: torch.Tensor,
+    stage_features: list[torch.Tensor],
+    audio_features: list[torch.Tensor],
+    normalize_features: bool = False,
 ) -> torch.Tensor:
     """
     AVSBench MS3 audio-visual map-matching loss (`sa_loss`, KL variant), averaged over stages. For a stage map
     `F_s` `(N, C, h, w)`: `m = sigmoid(avgpool_{h,w}(logits))`, `v = mean_{h,w}(relu(F_s) · m)`, `a` the stage's
-    audio feature `(N, C)`; both L2-normalised; `KL(softmax(a) || softmax(v))` summed over frames and channels.
+    audio feature `(N, C)`; `KL(softmax(a) || softmax(v))` summed over frames and channels.
     The ReLU reproduces the original, whose decoder's in-place ReLU modified the maps before the loss saw them.
 
     Args:
         logits (`torch.FloatTensor` of shape `(N, 1, H, W)`): mask logits.
         stage_features (list of `torch.FloatTensor` of shape `(N, C, h_s, w_s)`): TPAVI outputs.
         audio_features (list of `torch.FloatTensor` of shape `(N, C)`): aligned audio features of those stages.
+        normalize_features (`bool`, *optional*, defaults to `False`): L2-normalise `a` and `v` over the channels
+            first (the original's `norm_fea_flag`, which the released MS3 `train.sh` never passes; normalised,
+            the term is orders of magnitude smaller).
     """
     losses = []
     for features, audio in zip(stage_features, audio_features, strict=True):
         mask = torch.sigmoid(F.adaptive_avg_pool2d(logits, features.shape[-2:]))
         visual = (F.relu(features) * mask).mean(dim=(2, 3))
-        visual = F.normalize(visual, dim=1)
-        audio = F.normalize(audio, dim=1)
+        if normalize_features:
+            visual, audio = F.normalize(visual, dim=1), F.normalize(audio, dim=1)
         losses.append(F.kl_div(F.log_softmax(visual, dim=1), F.softmax(audio, dim=1), reduction="sum"))
     return torch.stack(losses).mean()
 

@@ -253,7 +253,8 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
         loss = F.binary_cross_entropy_with_logits(selected_logits, selected_labels)
         if self.config.sa_loss_weight > 0:
             tpavi_maps = [projected[stage] for stage in sorted(self.config.tpavi_stages)]
-            loss = loss + self.config.sa_loss_weight * masked_av_kl_loss(logits, tpavi_maps, audio_features)
+            map_loss = masked_av_kl_loss(logits, tpavi_maps, audio_features, self.config.sa_loss_normalize_features)
+            loss = loss + self.config.sa_loss_weight * map_loss
         return loss
 
 

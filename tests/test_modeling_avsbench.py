@@ -85,25 +85,73 @@ def test_segmentation_loss_is_bce_on_the_supervised_frames():
     torch.testing.assert_close(output.loss, expected + 0.25 * output.similarity_loss)
 
 
+def released_av_map_loss(logits, stage_maps, stage_audio, norm_fea):
+    """The MS3 `A_MaskedV_SimmLoss` (KL variant) as restated in architecture.md §2.5, written out plainly. Per stage:
+    m = sigmoid(AdaptiveAvgPool2d((h_s, w_s))(logits)) (block means, the sizes divide), v_s = mean over (h, w) of
+    (F_s · m) with F_s after the decoder's in-place ReLU, a_s the audio feature; L2-normalised only with
+    `norm_fea`; loss_s = sum over frames and channels of softmax(a_s) (log softmax(a_s) - log softmax(v_s)); the
+    mean over stages."""
+    total = 0.0
+    for stage_map, audio in zip(stage_maps, stage_audio):
+        frames, channels, height, width = stage_map.shape
+        blocks = logits.reshape(frames, 1, height, logits.shape[2] // height, width, logits.shape[3] // width)
+        mask = torch.sigmoid(blocks.mean(dim=(3, 5)))
+        loss = 0.0
+        for n in range(frames):
+            visual = [(stage_map[n, c].clamp(min=0) * mask[n, 0]).sum() / (height * width) for c in range(channels)]
+            visual, sound = torch.stack(visual), audio[n]
+            if norm_fea:
+                visual, sound = visual / visual.norm().clamp(min=1e-12), sound / sound.norm().clamp(min=1e-12)
+            p_audio = torch.exp(sound) / torch.exp(sound).sum()
+            p_visual = torch.exp(visual) / torch.exp(visual).sum()
+            loss += sum(p_audio[c] * (torch.log(p_audio[c]) - torch.log(p_visual[c])) for c in range(channels))
+        total += loss
+    return total / len(stage_maps)
+
+
 def test_masked_av_kl_loss_against_a_hand_computed_value():
     logits = torch.zeros(1, 1, 4, 4)  # sigmoid(0) = 0.5 weights every pixel
     features = torch.tensor([[[[1.0, -1.0], [3.0, 1.0]], [[0.0, 2.0], [2.0, 0.0]]]])  # [1, 2, 2, 2]
     audio = torch.tensor([[2.0, 0.0]])
-    # v = mean(relu(F) · 0.5) = (0.625, 0.5) and a = (2, 0), both L2-normalised; KL(softmax(a) || softmax(v)).
+
+    def kl(a, v):  # KL(softmax(a) || softmax(v)) of two 2-vectors
+        p_audio = (1 / (1 + math.exp(a[1] - a[0])), 1 / (1 + math.exp(a[0] - a[1])))
+        p_visual = (1 / (1 + math.exp(v[1] - v[0])), 1 / (1 + math.exp(v[0] - v[1])))
+        return sum(p * math.log(p / q) for p, q in zip(p_audio, p_visual))
+
+    # v = mean(relu(F) · 0.5) = (0.625, 0.5), and (1.25, 1) for 2F; a = (2, 0).
+    released = (kl((2, 0), (0.625, 0.5)) + kl((2, 0), (1.25, 1.0))) / 2
+    assert released == pytest.approx(0.2613, abs=1e-4)
+    loss = masked_av_kl_loss(logits, [features, 2 * features], [audio, audio])
+    assert loss.item() == pytest.approx(released, rel=1e-5)
     norm = math.hypot(0.625, 0.5)
-    v = (0.625 / norm, 0.5 / norm)
-    p_audio = (math.e / (math.e + 1), 1 / (math.e + 1))
-    p_visual = (1 / (1 + math.exp(v[1] - v[0])), 1 / (1 + math.exp(v[0] - v[1])))
-    expected = sum(p * math.log(p / q) for p, q in zip(p_audio, p_visual))
-    assert expected == pytest.approx(0.0779, abs=1e-4)
-    loss = masked_av_kl_loss(logits, [features, 2 * features], [audio, audio])  # the scale cancels out
-    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    normalised = kl((1, 0), (0.625 / norm, 0.5 / norm))  # both stages alike: the scale cancels out
+    assert normalised == pytest.approx(0.0779, abs=1e-4)
+    loss = masked_av_kl_loss(logits, [features, 2 * features], [audio, audio], normalize_features=True)
+    assert loss.item() == pytest.approx(normalised, rel=1e-5)
 
 
-def test_sa_loss_adds_the_weighted_map_matching_term():
-    """MS3's audio-visual map matching: `L_seg = BCE + sa_loss_weight × KL`, on the TPAVI outputs of each stage."""
+@pytest.mark.parametrize("normalize_features", [False, True])
+def test_masked_av_kl_loss_matches_the_released_formula(normalize_features):
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 1, 8, 8, generator=generator) * 2
+    stage_maps = [torch.randn(3, 5, size, size, generator=generator) * 3 for size in (8, 4, 2)]
+    stage_audio = [torch.randn(3, 5, generator=generator) * 3 for _ in stage_maps]
+    expected = released_av_map_loss(logits, stage_maps, stage_audio, normalize_features)
+    loss = masked_av_kl_loss(logits, stage_maps, stage_audio, normalize_features)
+    torch.testing.assert_close(loss, expected.float(), rtol=1e-5, atol=1e-6)
+    other = released_av_map_loss(logits, stage_maps, stage_audio, not normalize_features)
+    assert not torch.isclose(loss, other.float(), rtol=1e-2)  # the two settings really differ
+
+
+@pytest.mark.parametrize("normalize_features", [False, True])
+def test_sa_loss_adds_the_weighted_map_matching_term(normalize_features):
+    """MS3's audio-visual map matching: `L_seg = BCE + sa_loss_weight × KL`, on the TPAVI outputs of each stage,
+    with the features L2-normalised only when `sa_loss_normalize_features` (default: not, as released)."""
     tester = TestAVSBenchModel()
-    model = tester.make_model(sa_loss_weight=0.5)
+    overrides = {"sa_loss_normalize_features": True} if normalize_features else {}
+    model = tester.make_model(sa_loss_weight=0.5, **overrides)
+    assert model.config.sa_loss_normalize_features is normalize_features
     captured = {}
 
     def capture(block, arguments, output):
@@ -116,14 +164,9 @@ def test_sa_loss_adds_the_weighted_map_matching_term():
         output = model(**tester.get_inputs(), labels=labels)
     for hook in hooks:
         hook.remove()
-    kl_terms = []
-    for block in model.tpavi_blocks.values():
-        stage_map, audio = captured[block]
-        mask = torch.sigmoid(F.adaptive_avg_pool2d(output.logits, stage_map.shape[-2:]))
-        visual = F.normalize((stage_map.clamp(min=0) * mask).mean(dim=(2, 3)), dim=1)
-        p_audio = F.normalize(audio, dim=1).softmax(dim=1)
-        kl_terms.append((p_audio * (p_audio.log() - visual.log_softmax(dim=1))).sum())
-    expected = binary_cross_entropy(torch.sigmoid(output.logits[:, 0]), labels) + 0.5 * torch.stack(kl_terms).mean()
+    stage_maps, stage_audio = zip(*(captured[block] for block in model.tpavi_blocks.values()))
+    map_loss = released_av_map_loss(output.logits, stage_maps, stage_audio, normalize_features)
+    expected = binary_cross_entropy(torch.sigmoid(output.logits[:, 0]), labels) + 0.5 * map_loss
     torch.testing.assert_close(output.segmentation_loss, expected, atol=1e-5, rtol=1e-4)
 
 
@@ -141,3 +184,5 @@ def test_tpavi_config_contract():
         tiny_avsbench_config(audio_embed_dim=64)  # the audio encoder outputs 128
     with pytest.raises(Exception, match="sa_loss_weight"):
         tiny_avsbench_config(sa_loss_weight=0.5, tpavi_stages=[])
+    with pytest.raises(Exception, match="sa_loss_normalize_features"):
+        tiny_avsbench_config(sa_loss_normalize_features="yes")
