@@ -99,7 +99,7 @@ def run_reference(num_videos: int) -> dict:
     summary = {
         "g_miou": g_metric(conditions["positive"]["miou"], [s["miou"] for s in negatives]),
         "g_f": g_metric(conditions["positive"]["fscore"], [s["fscore"] for s in negatives]),
-        "g_fpr": sum(s["fpr"] for s in negatives) / len(negatives),  # equal frame counts: pooled == mean
+        "g_fpr": sum(s["fpr"] for s in negatives) / len(negatives),  # the mean of the negative conditions
     }
     frames = num_videos * FRAMES_PER_VIDEO * len(CONDITIONS)
     return {

@@ -15,6 +15,7 @@ from modeling_avs.cli.main import main
 from modeling_avs.data import (
     MS3_OBJECT_GROUPS,
     S4_CATEGORY_GROUPS,
+    ConditionSamples,
     build_avsbench_robust,
     load_avs_dataset,
     make_synthetic_dataset,
@@ -23,6 +24,7 @@ from modeling_avs.data.audio_io import decode_audio_cell
 from modeling_avs.data.schema import excluded_groups
 from modeling_avs.data.synthetic import split_sizes
 from modeling_avs.data.synthetic_audio import CLASS_SOUNDS, TABLE_SIZE, _wavetable, mixture
+from modeling_avs.data.synthetic_unseen_audio import UNSEEN_SOUNDS, unseen_sound_clips
 from modeling_avs.data.synthetic_visual import SYNTHETIC_CLASSES, png_bytes
 
 pytestmark = pytest.mark.usefixtures("isolated_datasets_cache")
@@ -172,6 +174,55 @@ def test_classes_are_recognisable_from_audio_alone():
         centroids = np.array([features[others & (labels == label)].mean(0) for label in range(len(names))])
         correct += int(np.argmin(((centroids - features[index]) ** 2).sum(1)) == labels[index])
     assert correct / len(features) >= 0.9, f"nearest-centroid accuracy {correct / len(features):.2f}"
+
+
+def test_unseen_sound_clips_are_deterministic_and_at_the_benchmark_level(s4):
+    clips = unseen_sound_clips(3)
+    assert list(clips) == [f"unseen:{name}" for name in UNSEEN_SOUNDS] and len(clips) == 6
+    again, other = unseen_sound_clips(3), unseen_sound_clips(4)
+    for name, clip in clips.items():
+        assert clip.dtype == np.float32 and clip.shape == (80000,)  # 5 s, mono 16 kHz
+        assert clip.tobytes() == again[name].tobytes() and clip.tobytes() != other[name].tobytes()
+        assert np.abs(clip).max() <= 1.0
+        assert (np.abs(clip) == 1.0).mean() < 1e-3  # impulsive sounds clip at most a few peaks
+        level = 10 * np.log10(np.mean(clip.astype(np.float64) ** 2))
+        assert -26.5 < level < -15.5, f"{name}: {level:.1f} dBFS"  # -26..-16 dBFS, + background noise
+    # Each clip has its own generator: asking for a subset gives the same clips.
+    assert unseen_sound_clips(3, ["thunder"])["unseen:thunder"].tobytes() == clips["unseen:thunder"].tobytes()
+    with pytest.raises(ValueError, match="unknown unseen sound categories \\['dog'\\]"):
+        unseen_sound_clips(3, ["dog"])
+    # Ready to be evaluated as extra negative conditions of every video.
+    samples = ConditionSamples(s4["test"], ("positive",), extra_audio=clips)
+    assert samples.conditions == ("positive", *clips)
+    item = samples[samples.indices_of("unseen:thunder")[0]]
+    assert np.array_equal(item["waveform"], clips["unseen:thunder"]) and item["pair_label"] == 0
+
+
+def test_unseen_categories_are_none_of_the_training_classes():
+    training_names = {name for cls in SYNTHETIC_CLASSES for name in (cls.s4_category, cls.ms3_object)}
+    assert not set(UNSEEN_SOUNDS) & (set(CLASS_SOUNDS) | training_names)
+    assert not set(UNSEEN_SOUNDS.values()) & set(CLASS_SOUNDS.values())
+    # With the recognisability test's features, no unseen clip lies among the clips of a training class: each is
+    # farther from every class centroid than the typical clip of that class is from its own.
+    names = list(CLASS_SOUNDS)
+    clips_per_class = 4
+    train = np.array(
+        [
+            _audio_features(mixture(np.random.default_rng(100 * i + j), [name]))
+            for i, name in enumerate(names)
+            for j in range(clips_per_class)
+        ]
+    )
+    labels = np.repeat(np.arange(len(names)), clips_per_class)
+    mean, scale = train.mean(0), train.std(0) + 1e-6
+    train = (train - mean) / scale
+    centroids = np.array([train[labels == label].mean(0) for label in range(len(names))])
+    within = np.median(np.linalg.norm(train - centroids[labels], axis=1))
+    for seed in range(3):
+        for name, clip in unseen_sound_clips(seed).items():
+            distances = np.linalg.norm(centroids - (_audio_features(clip) - mean) / scale, axis=1)
+            nearest = names[int(distances.argmin())]
+            assert distances.min() > 1.25 * within, f"{name} (seed {seed}) sounds like {nearest}"
 
 
 def test_cli_make_synthetic(tmp_path, capsys):

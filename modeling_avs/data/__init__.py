@@ -35,5 +35,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "avs_features",
         ],
         "synthetic": ["make_synthetic_dataset"],
+        "synthetic_unseen_audio": ["UNSEEN_SOUNDS", "unseen_sound_clips"],
     },
 )

@@ -9,7 +9,9 @@ offline in seconds, on which visual bias really occurs.
 
 The 12 object classes (`SYNTHETIC_CLASSES`, 3 per semantic group) each have a distinct shape, colour and
 texture and a distinct sound (`synthetic_audio.CLASS_SOUNDS`). Everything is drawn from generators seeded
-by `stable_seed(seed, config, ...)`, so a dataset is bit-reproducible from its seed.
+by `stable_seed(seed, config, ...)`, so a dataset is bit-reproducible from its seed. Six further sound categories
+that no class makes are held out of the dataset for evaluation only (`synthetic_unseen_audio.unseen_sound_clips`,
+the analogue of the paper's unseen clips).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ whose shape is fixed is written in closed form, with the fixed parts precomputed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -296,12 +296,17 @@ def normalise_rms(signal: np.ndarray, rms: float) -> np.ndarray:
     return signal if current == 0 else signal * np.float32(rms / current)
 
 
-def mixture(rng: np.random.Generator, sources: list[str]) -> np.ndarray:
-    """Mix the class sounds of `sources` (gains within +-3 dB), set a random level between -26 and -16 dBFS and
+def mixture(
+    rng: np.random.Generator,
+    sources: list[str],
+    sounds: Mapping[str, Callable[[np.random.Generator], np.ndarray]] = CLASS_SOUNDS,
+) -> np.ndarray:
+    """Mix the sounds of `sources` (names in `sounds`: the class sounds, or the held-out
+    `synthetic_unseen_audio.UNSEEN_SOUNDS`; gains within +-3 dB), set a random level between -26 and -16 dBFS and
     add white background noise 15-30 dB below it; returns float32 `[80000]` in [-1, 1]."""
     signal = np.zeros(CLIP_SAMPLES, dtype=np.float32)
     for name in sources:
-        signal += normalise_rms(CLASS_SOUNDS[name](rng), 10 ** (rng.uniform(-3, 3) / 20))
+        signal += normalise_rms(sounds[name](rng), 10 ** (rng.uniform(-3, 3) / 20))
     level = 10 ** (rng.uniform(-26, -16) / 20)
     signal = normalise_rms(signal, level)
     signal += _noise(rng) * np.float32(level * 10 ** (-rng.uniform(15, 30) / 20))
