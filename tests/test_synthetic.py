@@ -155,18 +155,24 @@ def test_wavetable_is_the_sum_of_its_partials():
     assert np.abs(_wavetable(amplitudes) - expected).max() < 1e-5
 
 
-def test_classes_are_recognisable_from_audio_alone():
-    names = list(CLASS_SOUNDS)
-    assert sorted(names) == sorted(cls.ms3_object for cls in SYNTHETIC_CLASSES)
+@pytest.fixture(scope="module")
+def class_clip_features():
+    """`_audio_features` `[12 * 4, D]` of 4 clips of every class (`CLASS_SOUNDS` order) and their class index."""
     clips_per_class = 4
     features = np.array(
         [
             _audio_features(mixture(np.random.default_rng(100 * i + j), [name]))
-            for i, name in enumerate(names)
+            for i, name in enumerate(CLASS_SOUNDS)
             for j in range(clips_per_class)
         ]
     )
-    labels = np.repeat(np.arange(len(names)), clips_per_class)
+    return features, np.repeat(np.arange(len(CLASS_SOUNDS)), clips_per_class)
+
+
+def test_classes_are_recognisable_from_audio_alone(class_clip_features):
+    names = list(CLASS_SOUNDS)
+    assert sorted(names) == sorted(cls.ms3_object for cls in SYNTHETIC_CLASSES)
+    features, labels = class_clip_features
     features = (features - features.mean(0)) / (features.std(0) + 1e-6)
     correct = 0
     for index in range(len(features)):
@@ -198,22 +204,14 @@ def test_unseen_sound_clips_are_deterministic_and_at_the_benchmark_level(s4):
     assert np.array_equal(item["waveform"], clips["unseen:thunder"]) and item["pair_label"] == 0
 
 
-def test_unseen_categories_are_none_of_the_training_classes():
+def test_unseen_categories_are_none_of_the_training_classes(class_clip_features):
     training_names = {name for cls in SYNTHETIC_CLASSES for name in (cls.s4_category, cls.ms3_object)}
     assert not set(UNSEEN_SOUNDS) & (set(CLASS_SOUNDS) | training_names)
     assert not set(UNSEEN_SOUNDS.values()) & set(CLASS_SOUNDS.values())
     # With the recognisability test's features, no unseen clip lies among the clips of a training class: each is
     # farther from every class centroid than the typical clip of that class is from its own.
     names = list(CLASS_SOUNDS)
-    clips_per_class = 4
-    train = np.array(
-        [
-            _audio_features(mixture(np.random.default_rng(100 * i + j), [name]))
-            for i, name in enumerate(names)
-            for j in range(clips_per_class)
-        ]
-    )
-    labels = np.repeat(np.arange(len(names)), clips_per_class)
+    train, labels = class_clip_features
     mean, scale = train.mean(0), train.std(0) + 1e-6
     train = (train - mean) / scale
     centroids = np.array([train[labels == label].mean(0) for label in range(len(names))])
