@@ -36,6 +36,18 @@ class AudioVisualSegmentationConfig(PreTrainedConfig):
         num_frames (`int`, defaults to 5): Frames T of a video; inputs carry N = B·T frames, video-major.
         similarity_type (`str`, defaults to `"cosine"`): `"cosine"`, `"euclidean"` or `"concat"`.
         similarity_loss_weight (`float`, defaults to 1.0): λ in `L = λ·L_BCE + L_seg`.
+        similarity_learnable_scale (`bool`, defaults to `False`):
+            Our extension: the similarity head outputs the pair logit `t·s + b` with a learnable temperature and bias
+            (SigLIP-style, `t` starts at 10, `b` at 0) instead of the paper's raw cosine `s`, whose sigmoid is confined
+            to [0.27, 0.73].
+        similarity_positive_weight (`float`, defaults to 1.0):
+            Weight of the positive pairs in the similarity BCE (negatives weigh 1); below 1 it balances the recipe's
+            mostly positive pairs. 1 is the paper's plain BCE.
+        presence_gating (`bool`, defaults to `False`):
+            Our extension: `forward` returns the mask logits of `sigmoid(m) · sigmoid(p)`, the mask probability scaled
+            by the frame's presence score `sigmoid(p)` (p = the similarity head's pair logit), in training and at
+            inference alike ([`presence_gated_logits`]); a frame with `p < 0` gets an empty mask. Off (the paper's
+            model: the similarity does not touch the masks).
         inference_gate_threshold (`float`, *optional*):
             When set, the processor's post-processing, the pipeline and the evaluations keep the masks of the frames
             whose correspondence score `sigmoid(similarity)` is at least this value and empty the others
@@ -57,6 +69,9 @@ class AudioVisualSegmentationConfig(PreTrainedConfig):
     num_frames: int = 5
     similarity_type: str = "cosine"
     similarity_loss_weight: float = 1.0
+    similarity_learnable_scale: bool = False
+    similarity_positive_weight: float = 1.0
+    presence_gating: bool = False
     inference_gate_threshold: float | None = None
     mask_head_channels: list[int] | tuple[int, ...] = (128, 32)
     initializer_range: float = 0.02
@@ -69,6 +84,8 @@ class AudioVisualSegmentationConfig(PreTrainedConfig):
             raise ValueError(f"`num_frames` must be >= 1, got {self.num_frames}.")
         if self.similarity_loss_weight < 0:
             raise ValueError(f"`similarity_loss_weight` must be >= 0, got {self.similarity_loss_weight}.")
+        if not self.similarity_positive_weight > 0:
+            raise ValueError(f"`similarity_positive_weight` must be > 0, got {self.similarity_positive_weight}.")
         if self.inference_gate_threshold is not None and not 0.0 <= self.inference_gate_threshold <= 1.0:
             raise ValueError(
                 f"`inference_gate_threshold` must be None or in [0, 1], got {self.inference_gate_threshold}."

@@ -8,7 +8,7 @@ from transformers.backbone_utils import load_backbone
 from .configuration_audio_visual_segmentation import AudioVisualSegmentationConfig
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
-from .similarity_head import similarity_loss
+from .similarity_head import AudioVisualSimilarityHead, presence_gated_logits, similarity_loss
 
 
 class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
@@ -119,6 +119,20 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
         keep = label_mask.to(torch.bool)
         return tuple(tensor[keep] for tensor in tensors)
 
+    def _build_similarity_head(self, audio_dim: int) -> AudioVisualSimilarityHead:
+        """The robust head: audio features of `audio_dim` against the pooled last backbone stage."""
+        return AudioVisualSimilarityHead(
+            audio_dim,
+            self.backbone.channels[-1],
+            self.config.similarity_type,
+            learnable_scale=self.config.similarity_learnable_scale,
+        )
+
+    def gate_by_presence(self, logits: torch.Tensor, similarity: torch.Tensor) -> torch.Tensor:
+        """The mask logits `forward` returns: gated by the presence score with `config.presence_gating` (see
+        [`presence_gated_logits`]), else unchanged."""
+        return presence_gated_logits(logits, similarity) if self.config.presence_gating else logits
+
     def build_output(
         self,
         logits: torch.Tensor,
@@ -137,7 +151,9 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
         """
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
-        sim_loss = similarity_loss(similarity, pair_labels) if pair_labels is not None else None
+        sim_loss = None
+        if pair_labels is not None:
+            sim_loss = similarity_loss(similarity, pair_labels, self.config.similarity_positive_weight)
         terms = []
         if segmentation_loss is not None:
             terms.append(segmentation_loss)

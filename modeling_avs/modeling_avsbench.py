@@ -130,6 +130,8 @@ class AVSBenchPreTrainedModel(AudioVisualSegmentationPreTrainedModel):
         elif isinstance(module, nn.LayerNorm):
             init.ones_(module.weight)
             init.zeros_(module.bias)
+        elif isinstance(module, AudioVisualSimilarityHead):
+            module.reset_logit_calibration()
 
 
 class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
@@ -164,7 +166,7 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
             nn.ReLU(),
             nn.Conv2d(output_channels, 1, kernel_size=1),
         )
-        self.similarity_head = AudioVisualSimilarityHead(config.audio_embed_dim, channels[-1], config.similarity_type)
+        self.similarity_head = self._build_similarity_head(config.audio_embed_dim)
         self.post_init()
 
     def forward(
@@ -213,8 +215,8 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
         decoded = self.fusion_blocks[-1](projected[-1])
         for stage in range(len(projected) - 2, -1, -1):
             decoded = self.fusion_blocks[stage](decoded, projected[stage])
-        logits = self.mask_head(decoded)
         similarity = self.similarity_head(audio_embeds, stage_maps[-1])
+        logits = self.gate_by_presence(self.mask_head(decoded), similarity)
 
         segmentation_loss = None
         if labels is not None:

@@ -327,6 +327,8 @@ class AVSegFormerPreTrainedModel(AudioVisualSegmentationPreTrainedModel):
             init.zeros_(module.bias)
         elif isinstance(module, AVSegFormerForAudioVisualSegmentation):
             init.normal_(module.level_embed)
+        elif isinstance(module, AudioVisualSimilarityHead):
+            module.reset_logit_calibration()
 
 
 class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
@@ -364,7 +366,7 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
             nn.ReLU(),
             nn.Conv2d(output_channels, 1, kernel_size=1, bias=False),
         )
-        self.similarity_head = AudioVisualSimilarityHead(hidden, channels[-1], config.similarity_type)
+        self.similarity_head = self._build_similarity_head(hidden)
         self.post_init()
 
     def forward(
@@ -416,8 +418,8 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
         upsampled = F.interpolate(finest_memory, size=lateral.shape[-2:], mode="bilinear", align_corners=False)
         mask_features = self.mixer(self.output_conv(lateral + upsampled), audio)
 
-        logits = self._decode_masks(queries, mask_features)
         similarity = self.similarity_head(audio, stage_maps[-1])
+        logits = self.gate_by_presence(self._decode_masks(queries, mask_features), similarity)
 
         segmentation_loss = None
         if labels is not None:

@@ -11,6 +11,7 @@ checkpointing, hidden states, config checks). A test class sets `model_class` an
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -189,6 +190,58 @@ class AudioVisualSegmentationTesterMixin(ModelTesterMixin):
         output = model(**self.get_inputs(), pair_labels=pair_labels)
         expected = binary_cross_entropy(torch.sigmoid(output.similarity), pair_labels)
         torch.testing.assert_close(output.similarity_loss, expected)
+
+    def test_positive_weight_weights_the_positive_pairs_of_the_similarity_bce(self):
+        weighted = self.make_model(similarity_positive_weight=0.25)
+        pair_labels = torch.tensor([1.0, 0.0] * (self.frames(2) // 2))
+        output = weighted(**self.get_inputs(), pair_labels=pair_labels)
+        probability = torch.sigmoid(output.similarity)
+        terms = [-(0.25 * math.log(q) if y else math.log(1 - q)) for q, y in zip(probability.tolist(), pair_labels)]
+        torch.testing.assert_close(output.similarity_loss.item(), sum(terms) / len(terms))
+
+    def test_learnable_scale_makes_the_similarity_a_calibrated_logit(self, tmp_path):
+        paper = self.make_model()
+        calibrated = self.make_model(similarity_learnable_scale=True)
+        head = calibrated.similarity_head
+        assert head.logit_scale.exp().item() == pytest.approx(10.0) and head.logit_bias.item() == 0.0
+        with torch.no_grad():
+            head.logit_bias.fill_(-0.5)
+            inputs = self.get_inputs()
+            cosine, logit = paper(**inputs).similarity, calibrated(**inputs).similarity
+        torch.testing.assert_close(logit, 10.0 * cosine - 0.5)
+        calibrated.save_pretrained(tmp_path)
+        reloaded = AutoModel.from_pretrained(tmp_path).eval()
+        assert reloaded.similarity_head.logit_bias.item() == -0.5
+        assert "logit_scale" not in dict(paper.similarity_head.named_parameters())  # the paper's head has none
+
+    def test_presence_gating_scales_the_mask_probabilities_by_the_presence_score(self):
+        ungated = self.make_model(similarity_learnable_scale=True)
+        gated = self.make_model(similarity_learnable_scale=True, presence_gating=True)
+        gated.load_state_dict(ungated.state_dict())
+        inputs, labels = self.get_inputs(), self.get_labels()
+        with torch.no_grad():
+            plain, output = ungated(**inputs), gated(**inputs, **labels)
+        probability = torch.sigmoid(plain.logits) * torch.sigmoid(plain.similarity)[:, None, None, None]
+        torch.testing.assert_close(torch.sigmoid(output.logits), probability)
+        torch.testing.assert_close(output.similarity, plain.similarity)
+        # The loss sees the gated masks.
+        with torch.no_grad():
+            ungated.config.presence_gating = True
+            torch.testing.assert_close(ungated(**inputs, **labels).segmentation_loss, output.segmentation_loss)
+
+    def test_presence_gating_empties_the_frames_the_presence_score_rejects(self):
+        model = self.make_model(similarity_learnable_scale=True, presence_gating=True)
+        inputs = self.get_inputs()
+        with torch.no_grad():
+            model.config.presence_gating = False
+            plain = model(**inputs).logits
+            assert (plain > 0).any()  # the ungated masks are not empty
+            model.config.presence_gating = True
+            model.similarity_head.logit_scale.fill_(0.0)  # t = 1: the pair logit is cos + b, below 0 for b < -1
+            model.similarity_head.logit_bias.fill_(-1.0001)
+            assert (torch.sigmoid(model(**inputs).logits) < 0.5).all()
+            model.similarity_head.logit_bias.fill_(30.0)  # a certain presence leaves the masks as they were
+            torch.testing.assert_close(model(**inputs).logits, plain, atol=1e-4, rtol=0)
 
     def test_audio_embeds_path_equals_input_features_path(self, model):
         inputs = self.get_inputs()
