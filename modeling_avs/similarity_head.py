@@ -138,9 +138,7 @@ def gate_logits(logits: torch.Tensor, similarity: torch.Tensor, gate_threshold: 
     return gated
 
 
-def similarity_loss(
-    similarity: torch.Tensor, pair_labels: torch.Tensor, positive_weight: float = 1.0
-) -> torch.Tensor:
+def similarity_loss(similarity: torch.Tensor, pair_labels: torch.Tensor, positive_weight: float = 1.0) -> torch.Tensor:
     """
     `BCE(sigmoid(similarity), pair_labels)` averaged over frames, computed stably from the logit; with
     `positive_weight` != 1 the positive pairs' terms are weighted by it (a class-balance weight: the recipe's pairs
