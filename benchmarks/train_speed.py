@@ -13,8 +13,8 @@ import time
 import torch
 
 from modeling_avs.data import make_synthetic_dataset
+from modeling_avs.reproduction import SIZES, small_model_config
 from modeling_avs.training import build_model, build_processor, build_trainer, get_recipe, training_arguments
-from modeling_avs.training.reproduce import SIZES
 
 
 def timed_run(recipe, dataset, model_config, processor) -> tuple[float, float]:
@@ -54,7 +54,7 @@ def main() -> None:
     best = {name: (0.0, float("inf")) for name in recipes}
     for _ in range(options.repeats):
         for name, recipe in recipes.items():
-            rate, epoch_time = timed_run(recipe, dataset, size.model_config, processor)
+            rate, epoch_time = timed_run(recipe, dataset, small_model_config("avsbench"), processor)
             best[name] = (max(best[name][0], rate), min(best[name][1], epoch_time))
     for name, (rate, epoch_time) in best.items():
         print(f"{name:14s} {rate:7.2f} pairs/s  {epoch_time:7.2f} s/epoch")

@@ -5,6 +5,7 @@ Run from the repository root: `python examples/train_robust.py` (a few minutes o
 
 import modeling_avs  # noqa: F401  (registers the architectures with the Auto classes)
 from modeling_avs.data import make_synthetic_dataset
+from modeling_avs.reproduction import small_model_config
 from modeling_avs.training import (
     build_model,
     build_processor,
@@ -12,14 +13,13 @@ from modeling_avs.training import (
     get_recipe,
     training_arguments,
 )
-from modeling_avs.training.reproduce import SIZES
 
 # The paper's S4 recipe (Adam 1e-4, 4 videos per step, BCE on the first frame), 10% negatives (silence and
 # off-screen audio with empty masks) and the similarity loss (λ = 1), scaled down for a CPU.
 recipe = get_recipe("avsbench-s4", image_size=32, num_epochs=3, learning_rate=1e-3, freeze_audio_encoder=False)
 dataset = make_synthetic_dataset("s4", num_videos=64, image_size=32, seed=0)
 
-model = build_model(recipe, SIZES["small"].model_config | {"num_frames": 5})  # a small PVT-v2 + VGGish (trained)
+model = build_model(recipe, small_model_config("avsbench") | {"num_frames": 5})  # a small PVT-v2 + VGGish (trained)
 processor = build_processor(recipe.image_size)
 args = training_arguments(recipe, "avs-robust-example", save_strategy="no", load_best_model_at_end=False)
 trainer = build_trainer(recipe, model, processor, dataset["train"], dataset["validation"], args=args)

@@ -59,13 +59,18 @@ def plot_results(rows: Mapping[str, dict], path: str | Path) -> Path:
     return save_figure(figure, path)
 
 
-def plot_similarity_histograms(panels: Mapping[str, Mapping[str, list[float]]], path: str | Path) -> Path:
-    """Histograms of the cosine similarity of positive vs negative pairs, one panel per model state (`{title:
-    {condition: similarities}}`; the negatives are the standard negative conditions)."""
+def plot_similarity_histograms(
+    panels: Mapping[str, Mapping[str, list[float]]],
+    path: str | Path,
+    value_range: tuple[float, float] = (-1.0, 1.0),
+    xlabel: str = "cosine similarity",
+) -> Path:
+    """Histograms of the similarity (or any pair score in `value_range`) of positive vs negative pairs, one panel per
+    model state (`{title: {condition: values}}`; the negatives are the standard negative conditions)."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(3.4 * len(panels), 3.0), layout="constrained")
-    bins = np.linspace(-1, 1, 41)
+    bins = np.linspace(*value_range, 41)
     for index, (title, similarities) in enumerate(panels.items()):
         axes = figure.add_subplot(1, len(panels), index + 1)
         positives = similarities.get(POSITIVE_CONDITION, [])
@@ -73,7 +78,7 @@ def plot_similarity_histograms(panels: Mapping[str, Mapping[str, list[float]]], 
         axes.hist(positives, bins=bins, alpha=0.6, density=True, label="positive pairs")
         axes.hist(negatives, bins=bins, alpha=0.6, density=True, label="negative pairs")
         axes.set_title(title, fontsize="medium")
-        axes.set_xlabel("cosine similarity")
+        axes.set_xlabel(xlabel)
         if index == 0:
             axes.legend(fontsize="small")
     return save_figure(figure, path)

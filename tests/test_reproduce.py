@@ -1,6 +1,8 @@
-"""`avs-robust reproduce --size smoke`: every output is written, and a rerun reuses the finished models."""
+"""`avs-robust reproduce --size smoke`: every output is written in the results.json schema, a rerun reuses the finished
+rows; the report's rules (verdicts, checks) and the evaluation's gate on hand-made numbers."""
 
 import json
+import math
 import os
 import types
 
@@ -8,149 +10,185 @@ import pytest
 import torch
 
 from modeling_avs.cli.main import main
-from modeling_avs.metrics.report import results_table
-from modeling_avs.training.reproduce import GATED_NAME, VARIANTS, acceptance_checks, reproduce
+from modeling_avs.data.schema import CONDITIONS
+from modeling_avs.data.synthetic_unseen_audio import UNSEEN_SOUNDS
+from modeling_avs.reproduction import ARCHITECTURES, HEADLINE, PAPER_VARIANTS, VARIANTS, reproduce, verdicts
+from modeling_avs.reproduction.report import acceptance_checks
+from modeling_avs.reproduction.variants import variant_recipe
 
-EXPECTED_FILES = ("results.json", "results.md", "bars.png", "similarity_histograms.png", "overlays.png")
+EXPECTED_FILES = ("results.json", "results.md") + tuple(
+    f"{figure}_{architecture}.png" for figure in ("bars", "pair_scores", "overlays") for architecture in ARCHITECTURES
+)
+ROW_FILES = ("model.safetensors", "config.json", "processor_config.json", "README.md", "eval_results.json")
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    """The three variants trained in two worker processes (one of them trains two variants in turn)."""
+    """Both architectures' rows trained in two worker processes, with two real unseen clips."""
     output = tmp_path_factory.mktemp("reproduce")
-    code = main(["reproduce", "--size", "smoke", "--output-dir", str(output), "--jobs", "2"])
-    return output, code
+    clips = tmp_path_factory.mktemp("clips")
+    import soundfile
+
+    for name, frequency in (("hum", 110.0), ("whistle", 2000.0)):
+        tone = 0.1 * torch.sin(2 * math.pi * frequency * torch.arange(24000 * 2) / 24000).numpy()
+        soundfile.write(clips / f"{name}.wav", tone, 24000)
+    arguments = ["reproduce", "--size", "smoke", "--output-dir", str(output), "--jobs", "2"]
+    code = main([*arguments, "--unseen-audio", str(clips)])
+    return output, code, json.loads((output / "results.json").read_text())
 
 
-def test_smoke_run_writes_every_output(smoke_run):
-    output, code = smoke_run
+def test_smoke_run_writes_every_output_in_the_schema(smoke_run):
+    output, code, summary = smoke_run
     assert code == 0
     for name in EXPECTED_FILES:
         assert (output / name).stat().st_size > 0, name
-    summary = json.loads((output / "results.json").read_text())
-    assert list(summary["models"]) == [name for name, _, _ in VARIANTS] + [GATED_NAME]
-    for name, entry in summary["models"].items():
-        if name == GATED_NAME:  # the robust model evaluated with the similarity gate: same weights
-            assert (output / "models" / "robust" / "eval_results_gated.json").is_file()
-            continue
-        assert set(entry["results"]["conditions"]) == {"positive", "silence", "noise", "offscreen"}
-        assert 0.0 <= entry["results"]["global"]["g_fpr"] <= 1.0
-        model_dir = output / "models" / name
-        for file in ("model.safetensors", "config.json", "processor_config.json", "README.md", "eval_results.json"):
-            assert (model_dir / file).is_file(), f"{name}/{file}"
-        card = (model_dir / "README.md").read_text()
-        assert "model-index" in card and "avsbench-robust" in card and "G-FPR" in card
-        assert "Mask head of 16/8 channels instead of the original's 128/32." in card
-        assert json.loads((model_dir / "config.json").read_text())["mask_head_channels"] == [16, 8]
-        assert (output / "plots" / f"{name}.png").is_file()
-    assert set(summary["checks"]) >= {"baseline_is_biased", "robust_removes_bias", "robust_keeps_positive_miou"}
-    gate = summary["similarity_gate"]  # the calibrated gate, as the sigmoid threshold and the similarity
+    assert set(summary) >= {"architectures", "checks", "wall_time_s", "phases", "all_checks_passed"}
+    assert set(summary["phases"]) == {"data_s", "encoder_pretraining_s", "training_s", "report_s"}
+    unseen = [f"unseen:{name}" for name in UNSEEN_SOUNDS] + ["unseen:hum", "unseen:whistle"]
+    assert summary["unseen_sounds"]["builtin"] + summary["unseen_sounds"]["real"] == unseen
+    for architecture in ARCHITECTURES:
+        entry = summary["architectures"][architecture]
+        assert list(entry["variants"]) == [variant.name for variant in VARIANTS]
+        for name, row in entry["variants"].items():
+            variant = next(variant for variant in VARIANTS if variant.name == name)
+            assert row["description"] == variant.description
+            assert row["extension"] is variant.extension and row["gated"] is variant.gated
+            results = row["results"]
+            assert list(results["conditions"]) == [*CONDITIONS, *unseen]
+            for scores in results["conditions"].values():
+                assert set(scores) == {"miou", "f", "fpr"} and 0.0 <= scores["fpr"] <= 1.0
+            assert set(results["global"]) == {"g_miou", "g_f", "g_fpr"}
+            fprs = [results["conditions"][condition]["fpr"] for condition in CONDITIONS[1:]]
+            assert results["global"]["g_fpr"] == pytest.approx(sum(fprs) / 3)  # the unseen sounds are apart
+            assert results["unseen"]["num_conditions"] == len(unseen)
+            folder = output / "models" / architecture / name
+            for file in ROW_FILES:
+                assert (folder / file).is_file(), f"{architecture}/{name}/{file}"
+            assert (output / "plots" / architecture / f"{name}.png").is_file()
+        assert set(entry["verdicts"]) == {"negatives_alone_leave_the_bias", "similarity_loss_empties_the_masks"}
+        assert set(summary["checks"][architecture]) == {
+            "baseline_is_biased",
+            "ours_removes_bias",
+            "ours_keeps_positive_miou",
+        }
+    gate = summary["architectures"]["avsbench"]["variants"]["robust_gated"]["gate"]
     assert gate["threshold"] == pytest.approx(float(torch.sigmoid(torch.tensor(gate["similarity"]))))
     table = (output / "results.md").read_text()
-    assert all(description in table for _, description, _ in VARIANTS)
-    assert not (output / "runs").exists() or not any((output / "runs").iterdir())
+    assert "## AVSBench-TPAVI" in table and "## AVSegFormer" in table and "18.60" in table  # the paper's G-FPR
+    assert table.count("**reproduced**") + table.count("**not reproduced**") == 4
+    assert not any(path.is_file() for path in (output / "runs").rglob("*"))
 
 
-def test_rerun_reuses_finished_models(smoke_run):
-    output, _ = smoke_run
-    weights = {name: (output / "models" / name / "model.safetensors").stat().st_mtime_ns for name, _, _ in VARIANTS}
-    assert main(["reproduce", "--size", "smoke", "--output-dir", str(output)]) == 0
-    for name, mtime in weights.items():
-        assert (output / "models" / name / "model.safetensors").stat().st_mtime_ns == mtime, name
+def test_paper_rows_follow_each_architectures_official_training():
+    from modeling_avs.reproduction import SIZES
+
+    size = SIZES["small"]
+    tpavi, avsegformer = (variant_recipe(architecture, size, "robust") for architecture in ARCHITECTURES)
+    assert tpavi.optimizer == "adam" and tpavi.freeze_backbone_epochs == 0 and tpavi.model_type == "avsbench"
+    assert avsegformer.optimizer == "adamw" and avsegformer.weight_decay == 0.01
+    assert avsegformer.freeze_backbone_epochs == round(size.num_epochs / 6) > 0  # frozen first, then trained
+    assert avsegformer.model_overrides["mix_loss_weight"] == 0.1
+    for architecture in ARCHITECTURES:
+        for name in PAPER_VARIANTS:
+            recipe = variant_recipe(architecture, size, name)
+            assert recipe.train_negative_conditions == ("silence", "offscreen")
+            assert recipe.negative_ratio == (0.0 if name == "baseline" else 0.1)
+            assert recipe.similarity_loss_weight == (1.0 if name == "robust" else 0.0)
+            assert not recipe.model_overrides.get("presence_gating", False)
+        ours = variant_recipe(architecture, size, HEADLINE)
+        assert ours.model_overrides["presence_gating"] and "noise" in ours.train_negative_conditions
 
 
-def test_results_of_other_settings_are_not_reused(smoke_run, tmp_path):
+def test_rerun_reuses_finished_rows_and_other_settings_retrain(smoke_run, tmp_path):
     import dataclasses
-    import shutil
 
-    from modeling_avs.training.reproduce import SIZES, _finished
+    from modeling_avs.reproduction import SIZES
+    from modeling_avs.reproduction.training import is_finished
 
-    output, _ = smoke_run
+    output, _, _ = smoke_run
+    weights = {
+        path: path.stat().st_mtime_ns for path in (output / "models").rglob("model.safetensors")
+    }  # every row of both architectures
+    assert main(["reproduce", "--size", "smoke", "--output-dir", str(output), "--architecture", "avsegformer"]) == 0
+    assert all(path.stat().st_mtime_ns == mtime for path, mtime in weights.items())
+    summary = json.loads((output / "results.json").read_text())
+    assert list(summary["architectures"]) == ["avsegformer"]  # --architecture
     scale = SIZES["smoke"]
-    assert all(_finished(output, scale, 42, name) for name, _, _ in VARIANTS)
-    assert not _finished(output, dataclasses.replace(scale, num_epochs=2), 42, "robust")
-    assert not _finished(output, scale, 7, "robust")
-    # Rewording a size's prose description is not a new setting.
-    assert _finished(output, dataclasses.replace(scale, description="reworded"), 42, "robust")
-    # A folder written by an older version of the command (no settings recorded) is trained again.
-    copy = tmp_path / "models" / "robust"
-    shutil.copytree(output / "models" / "robust", copy)
-    training = json.loads((copy / "training.json").read_text())
-    del training["settings"]
-    (copy / "training.json").write_text(json.dumps(training))
-    assert not _finished(tmp_path, scale, 42, "robust")
+    assert is_finished(output, scale, 42, "avsbench", "robust")
+    assert not is_finished(output, dataclasses.replace(scale, num_epochs=2), 42, "avsbench", "robust")
+    assert not is_finished(output, scale, 7, "avsbench", "robust")
+    assert is_finished(output, dataclasses.replace(scale, description="reworded"), 42, "avsbench", "robust")
 
 
-def test_without_worker_processes_the_variants_train_in_turn_with_the_same_results(
+def test_without_worker_processes_the_rows_train_in_turn_with_the_same_results(
     smoke_run, tmp_path, monkeypatch, caplog
 ):
-    """The sequential path (a platform without worker processes) gives the results of the three worker processes,
-    and the checkpoints of a run with other settings are discarded instead of resumed."""
-    import modeling_avs.training.reproduce as reproduction
+    """The sequential path (a platform without worker processes) gives the worker processes' results, and the
+    checkpoints of a run with other settings are discarded instead of resumed."""
+    import modeling_avs.reproduction.runner as runner
 
     def unavailable(*args, **kwargs):
         raise OSError("no semaphores")
 
-    monkeypatch.setattr(reproduction, "ProcessPoolExecutor", unavailable)
-    stale = tmp_path / "runs" / "baseline"
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", unavailable)
+    stale = tmp_path / "runs" / "avsbench" / "baseline"
     (stale / "checkpoint-1").mkdir(parents=True)  # resuming from this (empty) checkpoint would fail
     (stale / "settings.json").write_text(json.dumps({"seed": 0}))
-    summary = reproduce(tmp_path, size="smoke", jobs=3, progress=False)
+    summary = reproduce(tmp_path, size="smoke", architectures=("avsbench",), jobs=2, progress=False)
     assert "cannot start worker processes (no semaphores)" in caplog.text
     assert "discarding the checkpoints of a run with other settings" in caplog.text
-    parallel = json.loads((smoke_run[0] / "results.json").read_text())
-    for name in parallel["models"]:
-        assert summary["models"][name]["results"] == parallel["models"][name]["results"], name
-        assert summary["models"][name]["mean_similarity"] == parallel["models"][name]["mean_similarity"], name
+    parallel = smoke_run[2]["architectures"]["avsbench"]["variants"]
+    for name, row in summary["architectures"]["avsbench"]["variants"].items():
+        standard = {condition: row["results"]["conditions"][condition] for condition in CONDITIONS}
+        expected = {condition: parallel[name]["results"]["conditions"][condition] for condition in CONDITIONS}
+        assert standard == expected, name
 
 
-def test_saved_model_loads_with_auto_classes(smoke_run):
+def test_saved_rows_load_with_auto_classes(smoke_run):
     from transformers import AutoModel, AutoProcessor
 
-    output, _ = smoke_run
-    model = AutoModel.from_pretrained(output / "models" / "robust")
-    processor = AutoProcessor.from_pretrained(output / "models" / "robust")
-    gate = json.loads((output / "models" / "robust" / "eval_results_gated.json").read_text())["gate"]
+    output, _, _ = smoke_run
+    gated = output / "models" / "avsbench" / "robust_gated"
+    model = AutoModel.from_pretrained(gated)
+    gate = json.loads((gated / "eval_results.json").read_text())["gate"]
     assert model.config.inference_gate_threshold == pytest.approx(gate["threshold"])  # the calibrated gate is saved
-    card = (output / "models" / "robust" / "README.md").read_text()
-    assert "inference_gate_threshold" in card and "masks not gated" not in card
+    assert "inference_gate_threshold" in (gated / "README.md").read_text()
+    ours = AutoModel.from_pretrained(output / "models" / "avsegformer" / "ours")
+    assert ours.config.presence_gating and ours.config.inference_gate_threshold is None
+    processor = AutoProcessor.from_pretrained(output / "models" / "avsegformer" / "ours")
     frames = [torch.zeros(3, 32, 32, dtype=torch.uint8)] * 5
     inputs = processor(images=frames, audio=torch.zeros(80000).numpy(), sampling_rate=16000)
-    assert model(**inputs).logits.shape == (5, 1, 32, 32)
+    assert ours(**inputs).logits.shape == (5, 1, 32, 32)
 
 
-def _results(positive_miou, g_fpr):
-    return {
-        "protocol": "dataset",
-        "conditions": {"positive": {"miou": positive_miou, "fscore": 0.5, "fpr": 0.1, "num_frames": 5}},
-        "global": {"g_miou": 0.5, "g_f": 0.5, "g_fpr": g_fpr},
-    }
+def _rows(**g_fpr) -> dict[str, dict]:
+    return {name: {"global": {"g_fpr": value}} for name, value in g_fpr.items()}
+
+
+def test_verdicts_state_each_claim_from_the_g_fpr():
+    # The paper's TPAVI rows satisfy both claims.
+    result = verdicts("avsbench", {"baseline": 0.186, "negatives_only": 0.189, "robust": 0.0})
+    assert all(verdict["reproduced"] and verdict["paper_holds"] for verdict in result.values())
+    # (b) keeps 40 % of (a)'s bias (< 50 %): the first claim fails; (c) at 0.6 % is not empty.
+    result = verdicts("avsegformer", {"baseline": 0.10, "negatives_only": 0.04, "robust": 0.006})
+    assert not result["negatives_alone_leave_the_bias"]["reproduced"]
+    assert result["negatives_alone_leave_the_bias"]["paper_holds"] is None  # no (b) row for AVSegFormer
+    assert not result["similarity_loss_empties_the_masks"]["reproduced"]
+    assert verdicts("avsegformer", {"baseline": 0.1, "negatives_only": 0.05, "robust": 0.005})[
+        "negatives_alone_leave_the_bias"
+    ]["reproduced"]  # exactly half: kept
+
+
+def _schema(positive_miou: float, g_fpr: float) -> dict:
+    return {"conditions": {"positive": {"miou": positive_miou, "f": 0.5, "fpr": 0.1}}, "global": {"g_fpr": g_fpr}}
 
 
 def test_acceptance_checks_follow_the_rules():
-    gated = _results(0.58, 0.004)
-    gated["conditions"] |= {
-        name: {"miou": 0.0, "fscore": 0.0, "fpr": fpr, "num_frames": 5}
-        for name, fpr in (("silence", 0.0), ("noise", 0.008), ("offscreen", 0.004))
-    }
-    results = {
-        "baseline": _results(0.60, 0.10),
-        "negatives_only": _results(0.59, 0.02),
-        "robust": _results(0.585, 0.03),  # the same model without its gate
-        GATED_NAME: gated,
-    }
-    checks = acceptance_checks(results)
-    assert checks["baseline_is_biased"]["passed"] and checks["robust_removes_bias"]["passed"]
-    assert checks["robust_keeps_positive_miou"]["passed"] and not checks["negatives_only_removes_bias"]["passed"]
-    assert not checks["ungated_robust_removes_bias"]["passed"]  # reported: the gate decides the required checks
-    assert checks["gated_robust_silence_fpr"]["passed"] and not checks["gated_robust_noise_fpr"]["passed"]
-    results[GATED_NAME] = gated | {
-        "conditions": gated["conditions"] | {"positive": _results(0.55, 0)["conditions"]["positive"]}
-    }
-    assert not acceptance_checks(results)["robust_keeps_positive_miou"]["passed"]
-    results[GATED_NAME] = gated | {"global": gated["global"] | {"g_fpr": 0.006}}
-    assert not acceptance_checks(results)["robust_removes_bias"]["passed"]
-    assert results_table({"a": results["baseline"], "b": results["robust"]}).count("\n| ") == 2
+    checks = acceptance_checks({"baseline": _schema(0.60, 0.10), HEADLINE: _schema(0.575, 0.004)})
+    assert all(check["passed"] and check["required"] for check in checks.values())
+    assert checks["ours_keeps_positive_miou"]["value"] == pytest.approx(0.025)
+    checks = acceptance_checks({"baseline": _schema(0.60, 0.049), HEADLINE: _schema(0.565, 0.006)})
+    assert not any(check["passed"] for check in checks.values())
 
 
 class ScoredFramesModel(torch.nn.Module):
@@ -194,18 +232,25 @@ def test_evaluation_gate_keeps_exactly_the_frames_scored_at_or_above_the_thresho
     # One frame per condition, every pixel foreground; sigmoid(0.3) = 0.574 and sigmoid(0.25) = 0.562 reach the
     # threshold sigmoid(0.25), sigmoid(0.2) = 0.550 and sigmoid(0.1) = 0.525 do not (raw similarities all would).
     samples = scored_samples({"positive": [0.3], "silence": [0.1], "noise": [0.25], "offscreen": [0.2]})
+    unseen = scored_samples({"unseen:clock": [0.26, 0.24]})
     threshold = float(torch.sigmoid(torch.tensor(0.25)))
-    plain = evaluate_model(ScoredFramesModel(), samples, collate_scored, batch_size=3)
-    gated = evaluate_model(ScoredFramesModel(), samples, collate_scored, batch_size=3, gate_threshold=threshold)
-    fpr = {name: gated.results["conditions"][name]["fpr"] for name in samples.conditions}
-    assert fpr == pytest.approx({"positive": 1.0, "silence": 0.0, "noise": 1.0, "offscreen": 0.0})
+    sources = [(samples, collate_scored), (unseen, collate_scored)]
+    plain = evaluate_model(ScoredFramesModel(), sources, batch_size=3)
+    gated = evaluate_model(ScoredFramesModel(), sources, batch_size=3, gate_threshold=threshold)
+    fpr = {name: gated.results["conditions"][name]["fpr"] for name in [*samples.conditions, *unseen.conditions]}
+    assert fpr == pytest.approx({"positive": 1.0, "silence": 0.0, "noise": 1.0, "offscreen": 0.0, "unseen:clock": 0.5})
+    assert gated.results["global"]["g_fpr"] == pytest.approx(1 / 3)  # the unseen clip is not among the negatives
     assert all(plain.results["conditions"][name]["fpr"] == pytest.approx(1.0) for name in samples.conditions)
+    assert gated.similarities["unseen:clock"] == pytest.approx([0.26, 0.24])
+    with pytest.raises(ValueError, match="more than one source"):
+        evaluate_model(ScoredFramesModel(), [sources[0], sources[0]], batch_size=3)
 
 
-def test_unknown_size_is_a_cli_error(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        main(["reproduce", "--size", "huge", "--output-dir", str(tmp_path)])
-    assert "invalid choice" in capsys.readouterr().err
+def test_unknown_size_or_architecture_is_a_cli_error(tmp_path, capsys):
+    for option, value in (("--size", "huge"), ("--architecture", "unet")):
+        with pytest.raises(SystemExit):
+            main(["reproduce", option, value, "--output-dir", str(tmp_path)])
+        assert "invalid choice" in capsys.readouterr().err
 
 
 def test_jobs_below_one_is_an_error(tmp_path, capsys):
@@ -213,6 +258,8 @@ def test_jobs_below_one_is_an_error(tmp_path, capsys):
     assert "--jobs 0" in capsys.readouterr().err
     with pytest.raises(ValueError, match="jobs"):
         reproduce(tmp_path, size="smoke", jobs=0)
+    with pytest.raises(ValueError, match="architectures"):
+        reproduce(tmp_path, size="smoke", architectures=("unet",))
 
 
 def test_gate_calibration_picks_the_best_g_miou_within_the_false_positive_budget():
@@ -229,8 +276,8 @@ def test_gate_calibration_picks_the_best_g_miou_within_the_false_positive_budget
     similarities = [entry["similarity"] for entry in calibration.sweep]
     assert similarities == sorted(similarities)
     assert calibration.sweep[0]["g_fpr"] > 0
-    # A looser budget also admits 0.3 (only the 0.3 noise frame passes: G-FPR 1/6), the lowest gate within it; the
-    # calibration still picks 0.8, whose G-mIoU is higher, rather than the edge of the negatives' tail.
+    # A looser budget also admits 0.3 (only the 0.3 noise frame passes: noise FPR 1/2, G-FPR 1/6), the lowest gate
+    # within it; the calibration still picks 0.8, whose G-mIoU is higher, rather than the edge of the negatives' tail.
     loose = calibrate_gate(ScoredFramesModel(), samples, collate_scored, batch_size=3, max_g_fpr=0.2)
     admitted = [entry["similarity"] for entry in loose.sweep if entry["g_fpr"] <= 0.2]
     assert min(admitted) == pytest.approx(0.3)
@@ -242,15 +289,15 @@ def test_gate_calibration_picks_the_best_g_miou_within_the_false_positive_budget
 
 
 def test_encoder_pretraining_threads_are_restored():
-    from modeling_avs.training.reproduce import _all_cores
+    from modeling_avs.reproduction.encoders import all_cores
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with _all_cores():
+        with all_cores():
             assert torch.get_num_threads() == len(os.sched_getaffinity(0))
         assert torch.get_num_threads() == 1
-        with pytest.raises(RuntimeError), _all_cores():
+        with pytest.raises(RuntimeError), all_cores():
             raise RuntimeError("pretraining failed")
         assert torch.get_num_threads() == 1
     finally:

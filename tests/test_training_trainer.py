@@ -44,6 +44,26 @@ def test_loss_goes_down(dataset, tmp_path):
     assert sum(losses[-4:]) / 4 < 0.8 * sum(losses[:4]) / 4
 
 
+def test_frozen_audio_encoder_embeds_each_waveform_once_with_the_same_training(dataset, tmp_path):
+    """With a frozen encoder and cached features, batches carry the cached embeddings (the encoder never runs in a
+    training step) and the run is the one the log-mel features give."""
+    recipe = _recipe(num_epochs=2)
+    cached = _trainer(recipe, dataset, tmp_path / "cached")
+    plain = _trainer(recipe, dataset, tmp_path / "plain")
+    plain.data_collator.featurizer = None
+    plain.train_dataset.samples.featurizer.audio_encoder = None  # log-mel features, the encoder in every step
+    calls = []
+    cached.model.audio_encoder.register_forward_hook(lambda *args: calls.append(1))
+    batch = cached.data_collator([cached.train_dataset[0], cached.train_dataset[1]])
+    assert "audio_embeds" in batch and "input_features" not in batch and batch["audio_embeds"].shape[1] == 128
+    cached.train()
+    plain.train()
+    featurizer = cached.train_dataset.samples.featurizer
+    assert len(calls) == len(featurizer._embeddings)  # once per distinct waveform, never in a step
+    for (name, expected), actual in zip(plain.model.state_dict().items(), cached.model.state_dict().values()):
+        torch.testing.assert_close(actual, expected, atol=1e-5, rtol=1e-4, msg=f"parameter {name} differs")
+
+
 def test_resume_continues_the_same_run(dataset, tmp_path):
     recipe = _recipe(num_epochs=2)
     full = _trainer(recipe, dataset, tmp_path / "full", save_strategy="epoch")

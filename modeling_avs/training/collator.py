@@ -28,13 +28,20 @@ class AVSFeaturizer:
     once (keyed by a SHA-1 of its samples: silence, a clip reused as another video's off-screen sound or an unseen
     clip paired with every video cost one feature extraction each). The cache lives in memory; use it for
     datasets that fit (the synthetic benchmark: a few hundred MB at most).
+
+    With `audio_encoder` (a frozen audio encoder, e.g. the model's [`VGGishModel`]), items carry its embeddings
+    `audio_embeds` `[T, D]` instead of `input_features`: a frozen encoder embeds a waveform the same way in every
+    epoch, so with `cache=True` each distinct waveform is embedded once instead of at every forward pass. The cached
+    embeddings are those of the encoder's weights when first computed.
     """
 
-    def __init__(self, processor, cache: bool = False) -> None:
+    def __init__(self, processor, cache: bool = False, audio_encoder: torch.nn.Module | None = None) -> None:
         self.processor = processor
         self.cache = cache
+        self.audio_encoder = audio_encoder
         self._frames: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         self._audio: dict[bytes, torch.Tensor] = {}
+        self._embeddings: dict[bytes, torch.Tensor] = {}
 
     def frames(self, sample: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """`(pixel_values [T, 3, H, W], masks [T, H, W], annotated [T])` of a sample's video."""
@@ -54,10 +61,14 @@ class AVSFeaturizer:
             self._frames[key] = result
         return result
 
+    @staticmethod
+    def _audio_key(waveform: np.ndarray, num_frames: int) -> bytes:
+        return hashlib.sha1(waveform.tobytes()).digest() + num_frames.to_bytes(2, "little")
+
     def audio(self, waveform: np.ndarray, num_frames: int) -> torch.Tensor:
         """`input_features` `[num_frames, 1, 96, 64]` of a mono 16 kHz waveform."""
         waveform = np.ascontiguousarray(waveform, dtype=np.float32)
-        key = hashlib.sha1(waveform.tobytes()).digest() + num_frames.to_bytes(2, "little")
+        key = self._audio_key(waveform, num_frames)
         if self.cache and key in self._audio:
             return self._audio[key]
         features = self.processor.feature_extractor(
@@ -67,17 +78,36 @@ class AVSFeaturizer:
             self._audio[key] = features
         return features
 
+    def audio_embeds(self, waveform: np.ndarray, num_frames: int) -> torch.Tensor:
+        """`audio_embeds` `[num_frames, D]` of a mono 16 kHz waveform by `audio_encoder`."""
+        waveform = np.ascontiguousarray(waveform, dtype=np.float32)
+        key = self._audio_key(waveform, num_frames)
+        if self.cache and key in self._embeddings:
+            return self._embeddings[key]
+        features = self.audio(waveform, num_frames)
+        parameter = next(self.audio_encoder.parameters())
+        with torch.no_grad():
+            embeddings = self.audio_encoder(features.to(parameter.device, parameter.dtype), return_dict=True)
+        embeddings = embeddings.audio_embeds.cpu()
+        if self.cache:
+            self._embeddings[key] = embeddings
+        return embeddings
+
     def __call__(self, sample: dict) -> dict:
         pixel_values, masks, annotated = self.frames(sample)
-        return {
+        item = {
             "video_id": sample["video_id"],
             "condition": sample["condition"],
             "pair_label": int(sample["pair_label"]),
             "pixel_values": pixel_values,
             "masks": masks,
             "annotated": annotated,
-            "input_features": self.audio(sample["waveform"], len(pixel_values)),
         }
+        if self.audio_encoder is None:
+            item["input_features"] = self.audio(sample["waveform"], len(pixel_values))
+        else:
+            item["audio_embeds"] = self.audio_embeds(sample["waveform"], len(pixel_values))
+        return item
 
 
 class FeaturizedSamples(torch.utils.data.Dataset):
@@ -117,7 +147,8 @@ class AVSDataCollator:
     Batches samples (raw [`ConditionSamples`] items, featurised on the fly with `featurizer`, or items of
     [`FeaturizedSamples`]) into the model's inputs, N = B·T frames video by video:
 
-    - `pixel_values` `[N, 3, H, W]`, `input_features` `[N, 1, 96, 64]`;
+    - `pixel_values` `[N, 3, H, W]`, `input_features` `[N, 1, 96, 64]` (or `audio_embeds` `[N, D]`, when the items
+      carry embeddings: see [`AVSFeaturizer`]);
     - `labels` `[N, H, W]`: the training target, the video's mask for positives and an **empty mask for
       negatives** (`pair_label == 0`);
     - `label_mask` `[N]`: supervised frames, the annotated frames (`supervised_frames="all"`) or only the first
@@ -175,9 +206,12 @@ class AVSDataCollator:
             label_mask.append(supervised)
             pair_labels.append(torch.full((num_frames,), float(item["pair_label"])))
             condition_ids.append(torch.full((num_frames,), self.condition_names.index(item["condition"])))
+        audio_key = audio_input_name(items[0])
+        if any(audio_input_name(item) != audio_key for item in items):
+            raise ValueError("cannot batch items with `input_features` together with items with `audio_embeds`")
         batch = {
             "pixel_values": torch.cat([item["pixel_values"] for item in items]),
-            "input_features": torch.cat([item["input_features"] for item in items]),
+            audio_key: torch.cat([item[audio_key] for item in items]),
             "labels": torch.cat(labels),
             "label_mask": torch.cat(label_mask),
             "pair_labels": torch.cat(pair_labels),
@@ -192,4 +226,9 @@ class AVSDataCollator:
         return batch
 
 
-__all__ = ["AVSDataCollator", "AVSFeaturizer", "FeaturizedSamples"]
+def audio_input_name(inputs: dict) -> str:
+    """The audio input a featurised item or batch carries: `"audio_embeds"` or `"input_features"`."""
+    return "audio_embeds" if "audio_embeds" in inputs else "input_features"
+
+
+__all__ = ["AVSDataCollator", "AVSFeaturizer", "FeaturizedSamples", "audio_input_name"]

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..data.schema import CONDITIONS, POSITIVE_CONDITION
+from ..data.schema import POSITIVE_CONDITION
 from ..metrics.evaluator import RobustAVSEvaluator
 from ..similarity_head import gate_logits
-from .collator import AVSDataCollator, FeaturizedSamples
+from .collator import AVSDataCollator, FeaturizedSamples, audio_input_name
 
 
 @dataclass
 class Evaluation:
-    """Scores of one model on the test split, the similarities it gave and the masks shown in the overlay grid."""
+    """Scores of one model (`RobustAVSEvaluator.compute()` results: standard conditions, G-metrics over silence, noise
+    and off-screen, and any unseen condition apart), the similarity it gave every frame per condition and the masks
+    shown in the overlay grid."""
 
     results: dict
-    unseen_results: dict | None
     similarities: dict[str, list[float]]
     overlay_masks: dict[str, np.ndarray]
     gate: dict | None = None  # the similarity gate applied to the masks, when one was
@@ -36,51 +37,46 @@ def _predictions(
         for start in range(0, len(samples), batch_size):
             items = [samples[index] for index in range(start, min(start + batch_size, len(samples)))]
             batch = collator(items)
-            outputs = model(
-                pixel_values=batch["pixel_values"].to(device), input_features=batch["input_features"].to(device)
-            )
+            audio = audio_input_name(batch)
+            outputs = model(pixel_values=batch["pixel_values"].to(device), **{audio: batch[audio].to(device)})
             yield items, batch, outputs.logits.float().cpu(), outputs.similarity.float().cpu()
 
 
 def evaluate_model(
     model: torch.nn.Module,
-    samples: FeaturizedSamples,
-    collator: AVSDataCollator,
+    sources: Sequence[tuple[FeaturizedSamples, Callable[[list[dict]], dict]]],
     batch_size: int,
     overlay_video: str | None = None,
     gate_threshold: float | None = None,
 ) -> Evaluation:
     """
-    Score `model` on every condition of `samples`: the standard conditions (positive, silence, noise, off-screen,
-    G-metrics over the three negatives) and, separately, the unseen clips (positive + `unseen:*`: their scores per
-    clip and their means in `unseen_results["unseen"]`; its G-metrics are NaN, no standard negative being among
-    them). Also returns the similarity of every frame per condition and the masks `[H, W]` predicted for the first
+    Score `model` on every condition of every `(samples, collator)` of `sources` with one [`RobustAVSEvaluator`]
+    (e.g. the standard conditions of the test videos, and unseen sounds paired with some of them; no condition in two
+    sources). Also returns the similarity of every frame per condition and the masks `[H, W]` predicted for the first
     frame of `overlay_video` under each condition. With `gate_threshold` (pass the model's
     `config.inference_gate_threshold`), the frames outside [`similarity_gate`] are emptied first (`gate_logits`).
     """
-    names = list(samples.conditions)
-    standard = RobustAVSEvaluator(condition_names=names)
-    unseen = RobustAVSEvaluator(condition_names=names)
-    similarities = {name: [] for name in names}
+    names = [name for samples, _ in sources for name in samples.conditions]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"evaluate_model: conditions {repeated} appear in more than one source")
+    evaluator = RobustAVSEvaluator()
+    similarities: dict[str, list[float]] = {name: [] for name in names}
     overlay = {}
-    for items, batch, logits, similarity in _predictions(model, samples, collator, batch_size):
-        logits, condition_ids = gate_logits(logits, similarity, gate_threshold), batch["condition_ids"]
-        is_standard = torch.tensor([names[i] in CONDITIONS for i in condition_ids.tolist()])
-        is_unseen = torch.tensor(
-            [names[i] == POSITIVE_CONDITION or names[i] not in CONDITIONS for i in condition_ids.tolist()]
-        )
-        for evaluator, keep in ((standard, is_standard), (unseen, is_unseen)):
-            if keep.any():
-                evaluator.update(logits[keep], batch["reference_masks"][keep], condition_ids[keep])
-        for condition_id, value in zip(condition_ids.tolist(), similarity.tolist()):
-            similarities[names[condition_id]].append(value)
-        offset = 0
-        for item in items:
-            if item["video_id"] == overlay_video:
-                overlay[item["condition"]] = (logits[offset, 0] > 0).numpy()
-            offset += len(item["pixel_values"])
-    has_unseen = any(name not in CONDITIONS for name in names)
-    return Evaluation(standard.compute(), unseen.compute() if has_unseen else None, similarities, overlay)
+    for samples, collator in sources:
+        conditions = list(samples.conditions)
+        for items, batch, logits, similarity in _predictions(model, samples, collator, batch_size):
+            logits = gate_logits(logits, similarity, gate_threshold)
+            frame_conditions = [conditions[index] for index in batch["condition_ids"].tolist()]
+            evaluator.update(logits, batch["reference_masks"], frame_conditions)
+            for condition, value in zip(frame_conditions, similarity.tolist()):
+                similarities[condition].append(value)
+            offset = 0
+            for item in items:
+                if item["video_id"] == overlay_video:
+                    overlay[item["condition"]] = (logits[offset, 0] > 0).numpy()
+                offset += len(item["pixel_values"])
+    return Evaluation(evaluator.compute(), similarities, overlay)
 
 
 @dataclass

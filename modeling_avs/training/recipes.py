@@ -33,8 +33,8 @@ class TrainingRecipe:
         num_epochs (`int`): Training epochs.
         supervised_frames (`str`): `"first"` (S4 train annotates only the first frame) or `"all"`.
         negative_ratio (`float`): Fraction of the training pairs of an epoch that are negatives (0 = positive-only).
-        train_negative_conditions (`tuple[str, ...]`): Conditions negatives are drawn from (noise is
-            evaluation-only in the official recipe, but can be selected).
+        train_negative_conditions (`tuple[str, ...]`): Conditions negatives are drawn from, in equal shares (noise
+            is evaluation-only in the official recipe, but can be selected); a condition listed twice gets two shares.
         similarity_loss_weight (`float`): λ in `L = λ·L_BCE + L_seg` (0 disables the similarity loss).
         freeze_audio_encoder (`bool`): Keep the audio encoder frozen, as every original recipe.
         freeze_backbone_epochs (`int`): Epochs during which the visual backbone gets no gradient (AVSegFormer).

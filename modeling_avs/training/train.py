@@ -122,12 +122,12 @@ def train(
         collator = AVSDataCollator(list(samples.conditions), featurizer, "all", return_references=True)
         gate_threshold = trainer.model.config.inference_gate_threshold
         evaluation = evaluate_model(
-            trainer.model, samples, collator, args.per_device_eval_batch_size, None, gate_threshold
+            trainer.model, [(samples, collator)], args.per_device_eval_batch_size, None, gate_threshold
         )
         results = evaluation.results
         summary["test_results"] = results
         summary["test_markdown"] = results_to_markdown(results, recipe.name)
-        payload = {"split": split_name, "results": results, "unseen_results": evaluation.unseen_results}
+        payload = {"split": split_name, "results": results}
         write_json_atomic(output_dir / "eval_results.json", payload)
         card = build_model_card(
             results,

@@ -187,7 +187,8 @@ def build_trainer(
         args: Trainer arguments; default `training_arguments(recipe, output_dir)`.
         extra_eval_audio: `{name: waveform}` extra negative evaluation conditions.
         cache_features: keep featurised samples in memory (frames decoded once per video, each distinct waveform
-            featurised once); recommended for datasets that fit in memory.
+            featurised once, and embedded once when the model's audio encoder is frozen); recommended for datasets
+            that fit in memory.
         drop_unsupervised_frames: train on the supervised frames only (see [`AVSDataCollator`]); needs a model
             with `config.num_frames == 1` (no temporal interaction). Evaluation always uses every frame.
         callbacks: more Trainer callbacks.
@@ -200,9 +201,11 @@ def build_trainer(
         if output_dir is None:
             raise ValueError("build_trainer needs `args` or `output_dir`")
         args = training_arguments(recipe, output_dir)
-    featurizer = AVSFeaturizer(processor, cache=cache_features)
+    # A frozen audio encoder embeds each distinct waveform once (cached) instead of at every training step.
+    frozen_audio = model.audio_encoder if cache_features and model.config.freeze_audio_encoder else None
+    featurizer = AVSFeaturizer(processor, cache=cache_features, audio_encoder=frozen_audio)
     negatives = recipe.train_negative_conditions if recipe.negative_ratio > 0 else ()
-    train_conditions = (POSITIVE_CONDITION, *negatives)
+    train_conditions = tuple(dict.fromkeys((POSITIVE_CONDITION, *negatives)))  # a condition listed twice: once
     train_samples = FeaturizedSamples(ConditionSamples(train_split, train_conditions), featurizer, cache_features)
     train_dataset = BalancedNegativeDataset(
         train_samples, recipe.negative_ratio, recipe.train_negative_conditions, seed=args.seed
