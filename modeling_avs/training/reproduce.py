@@ -43,7 +43,7 @@ from ..data.loading import undecoded_audio
 from ..data.negative_audio import load_unseen_clips
 from ..data.samples import ConditionSamples
 from ..data.schema import CONDITIONS, NEGATIVE_CONDITIONS, POSITIVE_CONDITION, UNSEEN_PREFIX
-from ..data.synthetic import make_synthetic_dataset
+from ..data.synthetic import SYNTHETIC_DATASET_ID, make_synthetic_dataset
 from ..figures import plot_overlays, plot_results, plot_similarity_histograms
 from ..metrics.report import results_table
 from ..pipelines.model_location import REPRODUCE_OUTPUT_DIR
@@ -64,7 +64,7 @@ from .trainer import build_model, build_processor, build_trainer, training_argum
 logger = logging.getLogger(__name__)
 
 DEFAULT_OUTPUT_DIR = REPRODUCE_OUTPUT_DIR
-DATASET_ID = "modeling-avs synthetic AVSBench-Robust S4"
+DATASET_ID = f"{SYNTHETIC_DATASET_ID} S4"
 BASELINE_MIN_G_FPR = 0.05
 ROBUST_MAX_G_FPR = 0.005
 MAX_POSITIVE_MIOU_DROP = 0.03

@@ -1,0 +1,48 @@
+"""`avs-robust export-metric`: write the standalone `robust_avs` evaluate metric folder (and optionally push it)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .main import CLIError
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..hub import HubAccessError, check_hub_access, upload_folder
+    from ..metrics.evaluate_module import export_metric_module
+
+    token = None
+    if args.push_to_hub:
+        try:
+            token = check_hub_access(args.push_to_hub)
+        except HubAccessError as error:
+            raise CLIError(str(error)) from error
+    try:
+        script = export_metric_module(args.output)
+    except ValueError as error:
+        raise CLIError(str(error)) from error
+    print(f"wrote the metric folder {script.parent}: evaluate.load({str(script.parent)!r}) loads it")
+    if args.push_to_hub:
+        url = upload_folder(
+            script.parent,
+            args.push_to_hub,
+            repo_type="space",
+            commit_message="Metric exported by avs-robust export-metric",
+            token=token,
+            private=args.private,
+            space_sdk="gradio",
+        )
+        print(f"pushed to {url}")
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--output",
+        required=True,
+        help="the metric folder to write (replaced); its name names the metric script, e.g. out/robust_avs",
+    )
+    parser.add_argument(
+        "--push-to-hub", metavar="REPO_ID", help="upload the folder to this Space (evaluate loads metrics from Spaces)"
+    )
+    parser.add_argument("--private", action="store_true", help="create the Space private (with --push-to-hub)")
