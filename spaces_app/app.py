@@ -51,8 +51,10 @@ MODEL_ENV = "AVS_MODEL"
 BASELINE_MODEL_ENV = "AVS_BASELINE_MODEL"
 LIMITS = MediaLimits(max_seconds=10, max_pixels=1280 * 720, max_file_bytes=25 * 2**20)
 MAX_UPLOAD = "25mb"
+# Gallery captions wrap instead of ending in "…": the score and the foreground share are read without a click.
+CSS = ".avs-gallery .caption-label { white-space: normal; max-width: calc(100% - 8px); }"
 # show_error: an unexpected exception reaches the page as its message (never a traceback).
-LAUNCH_OPTIONS = {"max_file_size": MAX_UPLOAD, "ssr_mode": False, "show_error": True}
+LAUNCH_OPTIONS = {"max_file_size": MAX_UPLOAD, "ssr_mode": False, "show_error": True, "css": CSS}
 # A free CPU Space has 2 cores: 2 requests run at once (torch gets the cores shared between them) and up to
 # QUEUE_SIZE wait for their turn, so a burst of 20 users is served; past that Gradio asks to try again later.
 CONCURRENCY_LIMIT = 2
@@ -409,13 +411,20 @@ def build_demo(
                 run = gr.Button("Segment", variant="primary", elem_id="run")
             with gr.Column():
                 robust_gallery = gr.Gallery(
-                    label="Robust model: mask per frame", columns=3, elem_id="robust-gallery", format="png"
+                    label="Robust model: mask per frame",
+                    columns=3,
+                    height="auto",
+                    elem_id="robust-gallery",
+                    elem_classes="avs-gallery",
+                    format="png",
                 )
                 baseline_gallery = gr.Gallery(
                     label="Baseline model",
                     columns=3,
+                    height="auto",
                     visible=baseline.segmenter is not None,
                     elem_id="baseline-gallery",
+                    elem_classes="avs-gallery",
                     format="png",
                 )
                 summary = gr.Markdown(elem_id="summary")

@@ -8,31 +8,17 @@ from .main import CLIError
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..hub import HubAccessError, check_hub_access, upload_folder
     from ..metrics.evaluate_module import export_metric_module
+    from .hub_push import hub_token, push_space
 
-    token = None
-    if args.push_to_hub:
-        try:
-            token = check_hub_access(args.push_to_hub)
-        except HubAccessError as error:
-            raise CLIError(str(error)) from error
+    token = hub_token(args.push_to_hub)
     try:
         script = export_metric_module(args.output)
     except ValueError as error:
         raise CLIError(str(error)) from error
     print(f"wrote the metric folder {script.parent}: evaluate.load({str(script.parent)!r}) loads it")
     if args.push_to_hub:
-        url = upload_folder(
-            script.parent,
-            args.push_to_hub,
-            repo_type="space",
-            commit_message="Metric exported by avs-robust export-metric",
-            token=token,
-            private=args.private,
-            space_sdk="gradio",
-        )
-        print(f"pushed to {url}")
+        push_space(script.parent, args.push_to_hub, token, args.private, "export-metric")
     return 0
 
 

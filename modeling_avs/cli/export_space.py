@@ -8,16 +8,11 @@ from .main import CLIError
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..hub import HubAccessError, check_hub_access, upload_folder
     from ..space_export import SpaceExportError, export_space
+    from .hub_push import hub_token, push_space
 
     space_id = args.space_id or args.push_to_hub
-    token = None
-    if args.push_to_hub:
-        try:
-            token = check_hub_access(args.push_to_hub)
-        except HubAccessError as error:
-            raise CLIError(str(error)) from error
+    token = hub_token(args.push_to_hub)
     try:
         folder = export_space(args.model, args.output, baseline_model=args.baseline_model, space_id=space_id)
     except SpaceExportError as error:
@@ -26,16 +21,7 @@ def run(args: argparse.Namespace) -> int:
     if space_id is None:
         print("requirements.txt names the wheel by its path: pass --space-id to deploy the folder as a Space")
     if args.push_to_hub:
-        url = upload_folder(
-            folder,
-            args.push_to_hub,
-            repo_type="space",
-            commit_message="Space exported by avs-robust export-space",
-            token=token,
-            private=args.private,
-            space_sdk="gradio",
-        )
-        print(f"pushed to {url}")
+        push_space(folder, args.push_to_hub, token, args.private, "export-space")
     return 0
 
 
