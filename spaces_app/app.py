@@ -7,7 +7,9 @@ bias); the AVSBench-Robust model's mask vanishes and its audio-visual correspond
 Models (folder or Hub id), first found: `--model` / `--baseline-model`, the variables `AVS_MODEL` /
 `AVS_BASELINE_MODEL`, the file `space_models.json` next to this file (written by `avs-robust export-space`), the
 folders `avs-robust reproduce` writes. Without a model the app still starts and explains how to get one.
-Run: `python spaces_app/app.py [--model DIR_OR_HUB_ID] [--baseline-model DIR_OR_HUB_ID] [--port 7860]`.
+Run: `python spaces_app/app.py [--model DIR_OR_HUB_ID] [--baseline-model DIR_OR_HUB_ID] [--port 7860]`. Deploy it
+with `avs-robust export-space`, which writes a Space folder with this file, the package as a wheel, its
+requirements, the model and the Space card.
 """
 
 from __future__ import annotations
@@ -159,6 +161,12 @@ def describe_model(name: str, location: str | Path, segmenter) -> str:
     return "\n".join(lines)
 
 
+def shown_location(location: str | Path) -> str:
+    """How the page names a model: a Hub id, or a folder relative to the app's folder when it is inside it."""
+    path = Path(location)
+    return path.relative_to(APP_DIR).as_posix() if path.is_absolute() and path.is_relative_to(APP_DIR) else str(path)
+
+
 def load_model(name: str, location: str | Path | None) -> LoadedModel:
     """Load the pipeline of `location`; on failure keep the reason instead of raising."""
     if location is None:
@@ -169,11 +177,12 @@ def load_model(name: str, location: str | Path | None) -> LoadedModel:
 
         try:
             segmenter = pipeline("audio-visual-segmentation", model=str(location), device="cpu")
-            return LoadedModel(name, str(location), segmenter, None, describe_model(name, location, segmenter))
+            about = describe_model(name, location, segmenter)
+            return LoadedModel(name, shown_location(location), segmenter, None, about)
         except Exception as error:  # any loading failure is reported in the page, not raised
-            problem = f"cannot load {location}: {error}"
+            problem = f"cannot load {shown_location(location)}: {error}"
     logger.warning("%s model unavailable: %s", name, problem)
-    return LoadedModel(name, str(location), None, problem)
+    return LoadedModel(name, shown_location(location), None, problem)
 
 
 def configured_models(
