@@ -15,6 +15,7 @@ requirements, the model and the Space card.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -318,8 +319,9 @@ class OutputFiles:
     def request_folder(self) -> Path:
         now = time.time()
         for folder in self.root.iterdir():
-            if now - folder.stat().st_mtime > self.max_age_s:
-                shutil.rmtree(folder, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):  # another request may be deleting it too
+                if now - folder.stat().st_mtime > self.max_age_s:
+                    shutil.rmtree(folder, ignore_errors=True)
         folder = self.root / uuid.uuid4().hex
         folder.mkdir(parents=True)
         return folder

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -130,6 +131,15 @@ def test_outputs_are_files_of_their_own(space, uploads):
     robust, _, _ = segment(client, uploads["image"], audio=uploads["audio"], compare=False)
     names = [Path(item["image"]).name for item in robust]
     assert names == ["robust_frame01.png", "robust_frame02.png", "robust_frame03.png"]
+
+
+def test_output_folders_of_old_requests_are_deleted(app_module, tmp_path):
+    outputs = app_module.OutputFiles(tmp_path, max_age_s=60)
+    old = outputs.request_folder()
+    os.utime(old, (0, 0))
+    recent = outputs.request_folder()
+    newest = outputs.request_folder()
+    assert not old.exists() and recent.is_dir() and newest.is_dir() and recent != newest
 
 
 def test_video_upload_without_baseline(space):
