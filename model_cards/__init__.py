@@ -5,8 +5,8 @@
 | `model_card.md.jinja`             | a trained model                                            | `modeling_avs.training.model_card`           |
 | `dataset_card.md.jinja`           | AVSBench-Robust built from AVSBench                        | `modeling_avs.data.avsbench_robust`          |
 | `synthetic_dataset_card.md.jinja` | the synthetic AVSBench-Robust benchmark                    | `modeling_avs.data.synthetic`                |
-| `space_card.md.jinja`             | the Gradio Space of `spaces_app/`                          | `render_card("space_card.md.jinja")`         |
-| `metric_card.md.jinja`            | the `robust_avs` evaluate module (also a Space)            | `render_card("metric_card.md.jinja")`        |
+| `space_card.md.jinja`             | the Gradio Space of `spaces_app/`                          | `modeling_avs.space_export`                  |
+| `metric_card.md.jinja`            | the `robust_avs` evaluate module (also a Space)            | `modeling_avs.metrics.evaluate_module`       |
 
 Cards with YAML metadata take it as `card_data` (YAML text without the `---` lines).
 """

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .configuration_vggish import VGGishConfig
 from .similarity_head import SIMILARITY_TYPES
+
+# The pipeline task of every architecture (`pipeline("audio-visual-segmentation")`); here rather than in the pipeline
+# module because the config, which a saved model carries as code, needs it too (`custom_pipelines`).
+AUDIO_VISUAL_SEGMENTATION_TASK = "audio-visual-segmentation"
 
 PVT_V2_B5_BACKBONE = SubConfigSpec(
     config_class=AutoConfig,
@@ -76,6 +82,24 @@ class AudioVisualSegmentationConfig(PreTrainedConfig):
     mask_head_channels: list[int] | tuple[int, ...] = (128, 32)
     initializer_range: float = 0.02
 
+    @property
+    def custom_pipelines(self) -> dict:
+        """
+        transformers' `custom_pipelines` of a saved model: `{"audio-visual-segmentation": {"impl": "<file>.<class>",
+        ...}}`, set by the model's `save_pretrained` next to the pipeline code it writes, so that
+        `pipeline("audio-visual-segmentation", model=..., trust_remote_code=True)` works where modeling_avs is not
+        installed. Where the task is registered in this process (`import modeling_avs` registers it), the entry is
+        left out: `pipeline()` then uses the registered class, with or without `trust_remote_code`.
+        """
+        saved = self.__dict__.get("custom_pipelines") or {}
+        if AUDIO_VISUAL_SEGMENTATION_TASK in saved and _task_is_registered(AUDIO_VISUAL_SEGMENTATION_TASK):
+            return {task: entry for task, entry in saved.items() if task != AUDIO_VISUAL_SEGMENTATION_TASK}
+        return saved
+
+    @custom_pipelines.setter
+    def custom_pipelines(self, value: dict) -> None:
+        self.__dict__["custom_pipelines"] = value  # saved as it is by `to_dict`
+
     def validate_architecture(self):
         super().validate_architecture()
         if self.similarity_type not in SIMILARITY_TYPES:
@@ -99,4 +123,10 @@ class AudioVisualSegmentationConfig(PreTrainedConfig):
             )
 
 
-__all__ = ["AudioVisualSegmentationConfig"]
+def _task_is_registered(task: str) -> bool:
+    """Whether transformers' pipeline registry of this process knows `task` (without importing transformers.pipelines)."""
+    pipelines = sys.modules.get("transformers.pipelines")
+    return pipelines is not None and task in pipelines.PIPELINE_REGISTRY.get_supported_tasks()
+
+
+__all__ = ["AUDIO_VISUAL_SEGMENTATION_TASK", "AudioVisualSegmentationConfig"]

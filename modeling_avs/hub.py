@@ -46,12 +46,16 @@ def upload_folder(
     token: str | None = None,
     ignore_patterns: Sequence[str] | None = None,
     private: bool = False,
+    space_sdk: str | None = None,
 ) -> str:
-    """Create the `repo_type` repository `repo_id` if needed and upload `folder` to it; returns the commit URL."""
+    """
+    Create the `repo_type` repository `repo_id` if needed (a Space with `space_sdk`, e.g. "gradio") and upload
+    `folder` to it; returns the commit URL.
+    """
     import huggingface_hub
 
     api = huggingface_hub.HfApi(token=token)
-    api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+    api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=space_sdk)
     arguments = {"ignore_patterns": list(ignore_patterns)} if ignore_patterns else {}
     commit = api.upload_folder(
         folder_path=str(folder), repo_id=repo_id, repo_type=repo_type, commit_message=commit_message, **arguments

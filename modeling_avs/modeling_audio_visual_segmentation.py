@@ -1,14 +1,20 @@
 """Base class shared by the audio-visual segmentation architectures: input contract, audio encoder, robust head."""
 
+import importlib
+import os
+
 import torch
 from torch import nn
 from transformers import AutoBackbone, PreTrainedModel
 from transformers.backbone_utils import load_backbone
+from transformers.utils import logging
 
 from .configuration_audio_visual_segmentation import AudioVisualSegmentationConfig
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
 from .similarity_head import AudioVisualSimilarityHead, presence_gated_logits, similarity_loss
+
+logger = logging.get_logger(__name__)
 
 
 class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
@@ -29,6 +35,26 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
     main_input_name = "pixel_values"
     input_modalities = ("image", "audio")
     supports_gradient_checkpointing = True
+
+    def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs):
+        """
+        `PreTrainedModel.save_pretrained`, with the code of the `audio-visual-segmentation` pipeline and its
+        `custom_pipelines` entry in the config (`modeling_avs.pipelines.remote_code`), so that
+        `pipeline("audio-visual-segmentation", model=folder, trust_remote_code=True)` works without modeling_avs.
+        """
+        try:
+            # A string, not an import statement: the model's code is copied into every saved folder, where
+            # transformers follows its relative imports, and this one exists only in the package.
+            remote_code = importlib.import_module(f"{__package__}.pipelines.remote_code")
+        except ImportError:  # this class was itself loaded as remote code: there is no pipeline source to copy
+            logger.warning("saving without the pipeline code: modeling_avs is not installed")
+            self.config.custom_pipelines = {}
+        else:
+            self.config.custom_pipelines = remote_code.custom_pipelines()
+            if kwargs.get("is_main_process", True):
+                os.makedirs(save_directory, exist_ok=True)
+                remote_code.save_pipeline_code(save_directory)  # first: `push_to_hub=True` uploads in the call below
+        return super().save_pretrained(save_directory, *args, **kwargs)
 
     def _build_backbone(self) -> nn.Module:
         """Build the visual backbone of `config.backbone_config` (ImageNet weights if `use_pretrained_backbone`)."""

@@ -1,6 +1,9 @@
-"""The `robust_avs` evaluate module loads offline from the package and agrees with the evaluator."""
+"""The `robust_avs` evaluate module: loads offline from the package, agrees with the evaluator, and exports as a
+standalone folder (metric repository + Space) that loads without modeling_avs and gives the same numbers."""
 
-from pathlib import Path
+import ast
+import json
+import sys
 
 import evaluate
 import numpy as np
@@ -8,9 +11,11 @@ import pytest
 import torch
 import yaml
 from avsbench_reference_metrics import TABLE2_S4_G_MIOU, TABLE2_S4_MIOU, table2_s4_frames
+from without_package import run_without_package
 
+from modeling_avs.cli.main import main
 from modeling_avs.metrics import RobustAVSEvaluator, evaluate_module_path
-from modeling_avs.model_cards import render_card
+from modeling_avs.metrics.evaluate_module import REQUIREMENTS
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +43,7 @@ def test_compute_matches_evaluator(robust_avs, protocol):
         protocol=protocol,
         input_type="logits",
     )
-    evaluator = RobustAVSEvaluator(protocol=protocol)
-    for logit, mask, condition, video_id in zip(logits, masks, conditions, video_ids):
-        evaluator.update(torch.from_numpy(logit)[None], torch.from_numpy(mask)[None], condition, [video_id])
-    assert results == evaluator.compute()
+    assert results == evaluator_results(logits, masks, conditions, video_ids, protocol)
     assert results["protocol"] == protocol
 
 
@@ -81,17 +83,92 @@ def test_table2_s4_row_with_unequal_frame_counts_and_an_unseen_clip(robust_avs):
     assert results["unseen"]["fpr"] == pytest.approx(results["conditions"]["unseen:frog"]["fpr"]) == 1.0
 
 
-def test_module_folder_and_its_card_make_a_space():
-    folder = Path(evaluate_module_path()).parent
-    card = render_card("metric_card.md.jinja")
-    header = yaml.safe_load(card.split("---")[1])
+def evaluator_results(logits, masks, conditions, video_ids, protocol):
+    evaluator = RobustAVSEvaluator(protocol=protocol)
+    for logit, mask, condition, video_id in zip(logits, masks, conditions, video_ids):
+        evaluator.update(torch.from_numpy(logit)[None], torch.from_numpy(mask)[None], condition, [video_id])
+    return evaluator.compute()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("metric_export") / "robust_avs"
+    assert main(["export-metric", "--output", str(folder)]) == 0
+    return folder
+
+
+def test_exported_folder_is_a_metric_repository_and_a_space(exported):
+    assert (exported / "robust_avs.py").is_file() and (exported / "evaluator.py").is_file()
+    header = yaml.safe_load((exported / "README.md").read_text().split("---")[1])
     assert header["sdk"] == "gradio" and header["app_file"] == "app.py"
     assert {"evaluate", "metric"} <= set(header["tags"])
-    assert (folder / "app.py").is_file()
-    requirements = (folder / "requirements.txt").read_text().split()
-    assert any(line.startswith("evaluate") for line in requirements)
-    assert "modeling-avs" in requirements
-    module_imports = [
-        line for line in (folder / "robust_avs.py").read_text().splitlines() if line.startswith("import")
+    assert 'with_name("robust_avs.py")' in (exported / "app.py").read_text()
+    assert 'evaluate.load("path/to/robust_avs")' in (exported / "README.md").read_text()
+    requirements = (exported / "requirements.txt").read_text().split()
+    assert requirements == list(REQUIREMENTS) and not any("modeling" in line for line in requirements)
+    script_imports = [
+        line for line in (exported / "robust_avs.py").read_text().splitlines() if line.startswith("import")
     ]
-    assert all("," not in line for line in module_imports)  # evaluate's dependency scanner misreads "import a, b"
+    assert all("," not in line for line in script_imports)  # evaluate's dependency scanner misreads "import a, b"
+
+
+def test_requirements_cover_what_the_exported_files_import_at_load_time(exported):
+    """Module-level imports only: what `evaluate.load` runs (imports inside functions are not exported)."""
+    required = {line.split(">")[0].split("=")[0] for line in REQUIREMENTS}
+    local = {path.stem for path in exported.glob("*.py")}
+    for path in exported.glob("*.py"):
+        if path.name == "app.py":
+            continue
+        for node in ast.parse(path.read_text()).body:
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert top in required | local | sys.stdlib_module_names, (path.name, name)
+
+
+def test_exported_metric_gives_the_evaluator_numbers_without_the_package(exported, tmp_path):
+    logits, masks, _, video_ids = frames(3)
+    conditions = ["positive"] * 4 + ["silence", "noise", "offscreen", "unseen:rain"]
+    np.savez(tmp_path / "frames.npz", logits=np.stack(logits), masks=np.stack(masks).astype(np.float32))
+    (tmp_path / "labels.json").write_text(json.dumps({"conditions": conditions, "video_ids": video_ids}))
+    output = run_without_package(
+        """
+        import json, sys
+        import evaluate
+        import numpy as np
+
+        metric = evaluate.load(sys.argv[1])
+        data = np.load("frames.npz")
+        labels = json.load(open("labels.json"))
+        results = {
+            protocol: metric.compute(
+                predictions=list(data["logits"]), references=list(data["masks"]), conditions=labels["conditions"],
+                video_ids=labels["video_ids"], protocol=protocol,
+            )
+            for protocol in ("dataset", "legacy")
+        }
+        print(json.dumps(results))
+        """,
+        tmp_path,
+        str(exported),
+    )
+    remote = json.loads(output.strip().splitlines()[-1])
+    for protocol in ("dataset", "legacy"):
+        expected = evaluator_results(logits, masks, conditions, video_ids, protocol)
+        assert json.dumps(remote[protocol], sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def test_export_metric_refuses_a_folder_name_that_cannot_name_the_script(tmp_path, capsys):
+    assert main(["export-metric", "--output", str(tmp_path / "my metric")]) == 2
+    assert "must be letters, digits" in capsys.readouterr().err
+    assert main(["export-metric", "--output", str(tmp_path / "evaluator")]) == 2
+    assert not (tmp_path / "evaluator").exists()
+
+
+def test_pushing_offline_fails_before_writing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    assert main(["export-metric", "--output", str(tmp_path / "robust_avs"), "--push-to-hub", "me/robust_avs"]) == 2
+    assert "offline mode" in capsys.readouterr().err
+    assert not (tmp_path / "robust_avs").exists()

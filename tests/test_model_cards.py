@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-import yaml
 
 from modeling_avs.model_cards import TEMPLATE_DIR, render_card
 
@@ -16,11 +15,6 @@ def test_every_card_template_is_installed_with_the_package():
     assert (
         not list(REPOSITORY.glob("**/README_TEMPLATE*")) and not (REPOSITORY / "modeling_avs" / "model_cards").exists()
     )
-
-
-def test_the_space_card_deploys_the_app():
-    header = yaml.safe_load(render_card("space_card.md.jinja").split("---")[1])
-    assert header["sdk"] == "gradio" and (REPOSITORY / "spaces_app" / header["app_file"]).is_file()
 
 
 def test_a_missing_value_is_an_error():

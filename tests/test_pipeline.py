@@ -1,8 +1,10 @@
 """`pipeline("audio-visual-segmentation")`: every input form, output shapes and ranges, windowing, gating,
-audio conditions, media limits and errors, and loading a checkpoint's code with `trust_remote_code`."""
+audio conditions, media limits and errors, and loading a checkpoint's code (model, processor, pipeline) with
+`trust_remote_code`."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import torch
 from inference_media import tone, write_png, write_video, write_wav
 from transformers import pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
+from without_package import run_without_package
 
 from modeling_avs import AudioVisualSegmentationPipeline
 from modeling_avs.audio_conditions import AudioCondition
@@ -228,3 +231,39 @@ def test_checkpoint_code_loaded_with_trust_remote_code_runs_in_the_pipeline(tiny
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "remote code ok" in completed.stdout
+
+
+def test_pipeline_from_a_saved_folder_runs_with_trust_remote_code_and_no_package(segmenter, tmp_path):
+    """A saved model carries the pipeline's code and transformers' `custom_pipelines` entry: a Hub user without
+    modeling_avs gets the same results from `pipeline(..., trust_remote_code=True)`."""
+    folder = tmp_path / "saved"
+    segmenter.save_pretrained(folder)  # the model (with the pipeline code) and the processor
+    config = json.loads((folder / "config.json").read_text())
+    implementation = config["custom_pipelines"]["audio-visual-segmentation"]["impl"]
+    assert (folder / f"{implementation.partition('.')[0]}.py").is_file()
+    assert segmenter.model.config.custom_pipelines == {}  # the registered pipeline serves the task here
+    image = write_png(tmp_path / "frame.png", 40, 56, (30, 90, 150))
+    audio = write_wav(tmp_path / "sound.wav", 2.0)
+    expected = segmenter(str(image), audio=str(audio), audio_condition="noise")
+    output = run_without_package(
+        """
+        import json, sys
+        from transformers import pipeline
+
+        segmenter = pipeline("audio-visual-segmentation", model=sys.argv[1], trust_remote_code=True, device="cpu")
+        results = segmenter(sys.argv[2], audio=sys.argv[3], audio_condition="noise")
+        print(json.dumps({
+            "module": type(segmenter).__module__,
+            "scores": [result["score"] for result in results],
+            "masks": [result["mask"].tolist() for result in results],
+        }))
+        """,
+        tmp_path,
+        str(folder),
+        str(image),
+        str(audio),
+    )
+    remote = json.loads(output.strip().splitlines()[-1])
+    assert remote["module"].startswith("transformers_modules.")
+    assert remote["scores"] == pytest.approx([result["score"] for result in expected], abs=1e-6)
+    assert remote["masks"] == [result["mask"].tolist() for result in expected]

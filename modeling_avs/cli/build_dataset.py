@@ -10,16 +10,11 @@ from .main import CLIError
 def run(args: argparse.Namespace) -> int:
     from ..data.avsbench_layout import AVSBenchLayoutError
     from ..data.avsbench_robust import build_avsbench_robust, published_offscreen_pairs
-    from ..hub import HubAccessError, check_hub_access
+    from .hub_push import hub_token
 
     if args.include_avsbench_media and not args.push_to_hub:
         raise CLIError("--include-avsbench-media only applies together with --push-to-hub")
-    token = None
-    if args.push_to_hub:
-        try:
-            token = check_hub_access(args.push_to_hub)
-        except HubAccessError as error:
-            raise CLIError(str(error)) from error
+    token = hub_token(args.push_to_hub)
     pairs = None
     if args.pairing_from:
         pairs, seeds = published_offscreen_pairs(args.pairing_from, args.config)

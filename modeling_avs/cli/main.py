@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "train": "train an AVS model with a robust recipe (transformers.Trainer; works under torchrun / accelerate)",
     "reproduce": "reproduce the AVSBench-Robust finding on the synthetic S4 benchmark (baseline vs robust recipe)",
     "segment": "segment the sounding object of a video, or of an image with an audio file",
+    "export-space": "write a self-contained Gradio Space folder (app, package wheel, model) for a model",
+    "export-metric": "write the standalone robust_avs evaluate metric folder (no modeling-avs needed to load it)",
 }
 
 

@@ -45,6 +45,8 @@ DEFAULT_SEED = 42
 ROWS_PER_SHARD = 500
 CARD_TEMPLATE = "synthetic_dataset_card.md.jinja"
 CARD_METADATA = {"license": "apache-2.0", "pretty_name": "Synthetic AVSBench-Robust"}
+# How model cards name this benchmark as training data (followed by the config, e.g. "... S4").
+SYNTHETIC_DATASET_ID = "modeling-avs synthetic AVSBench-Robust"
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from PIL import Image
 from transformers import Pipeline
 
 from ..audio_conditions import AudioCondition
+from ..configuration_audio_visual_segmentation import AUDIO_VISUAL_SEGMENTATION_TASK
 from ..media import MediaError, MediaLimits, MediaWarning, clip_seconds, media_kind, read_audio, read_image, read_video
 from ..modeling_outputs import AudioVisualSegmentationOutput
 from ..similarity_head import similarity_gate
 
-AUDIO_VISUAL_SEGMENTATION_TASK = "audio-visual-segmentation"
 FRAME_TIME_OFFSET = 15 / 16  # frames of images and frame lists are placed near the end of each second, as AVSBench
 
 
@@ -84,6 +84,11 @@ class AudioVisualSegmentationPipeline(Pipeline):
     _load_image_processor = False
     _load_feature_extractor = False
     _load_tokenizer = False
+
+    def save_pretrained(self, save_directory: str | Path, **kwargs):
+        """Save the model (with this pipeline's code, see the models' `save_pretrained`) and the processor."""
+        self.model.save_pretrained(save_directory, **kwargs)
+        self.processor.save_pretrained(save_directory, **kwargs)
 
     def __call__(self, inputs, **kwargs):
         """Run on one input or a batch (list of paths/dicts); a list of frames is one clip, not a batch."""

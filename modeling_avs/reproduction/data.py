@@ -13,14 +13,14 @@ import datasets
 from ..data.negative_audio import load_unseen_clips
 from ..data.samples import ConditionSamples
 from ..data.schema import CONDITIONS
-from ..data.synthetic import make_synthetic_dataset
+from ..data.synthetic import SYNTHETIC_DATASET_ID, make_synthetic_dataset
 from ..data.synthetic_unseen_audio import unseen_sound_clips
 from ..processing_avs import AVSProcessor
 from ..training.collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
 from ..training.trainer import build_processor
 from .sizes import ReproductionSize
 
-DATASET_ID = "modeling-avs synthetic AVSBench-Robust S4"
+DATASET_ID = f"{SYNTHETIC_DATASET_ID} S4"
 
 
 @dataclass

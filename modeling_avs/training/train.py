@@ -13,7 +13,7 @@ from ..data.loading import load_avs_dataset
 from ..data.negative_audio import load_unseen_clips
 from ..data.samples import ConditionSamples
 from ..data.schema import CONDITIONS
-from ..data.synthetic import make_synthetic_dataset
+from ..data.synthetic import SYNTHETIC_DATASET_ID, make_synthetic_dataset
 from ..hub import upload_folder
 from ..metrics.report import results_to_markdown
 from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
@@ -27,7 +27,6 @@ from .trainer import (
     training_arguments,
 )
 
-SYNTHETIC_DATASET_ID = "modeling-avs synthetic AVSBench-Robust"
 # What a model repository does not need from a training folder.
 UPLOAD_IGNORE_PATTERNS = ["checkpoint-*", "checkpoint-*/**", "runs/**", "synthetic-data/**", ".*"]
 

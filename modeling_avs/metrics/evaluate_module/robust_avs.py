@@ -1,11 +1,17 @@
-"""AVSBench-Robust metrics (mIoU, F-score, FPR per condition; G-mIoU, G-F, G-FPR) as an `evaluate` module."""
+"""AVSBench-Robust metrics (mIoU, F-score, FPR per condition; G-mIoU, G-F, G-FPR) as an `evaluate` module.
+
+This script runs in a folder written by `modeling_avs.metrics.evaluate_module.export_metric_module` (`avs-robust
+export-metric`), next to copies of the package's metric core (`evaluator.py` and the modules it imports), so it needs
+no modeling-avs installation. The export adds, after the import of the evaluator, one import of every other core
+file: `evaluate` copies into its module cache only the files that a metric script imports.
+"""
 
 import datasets
 import evaluate
 import numpy as np
 import torch
 
-from modeling_avs.metrics.evaluator import RobustAVSEvaluator
+from .evaluator import RobustAVSEvaluator
 
 _CITATION = """\
 @article{li2025robust,
@@ -48,7 +54,7 @@ Returns:
     other negative condition, NaN and 0 without any); scores are fractions in [0, 1].
 Examples:
     >>> import numpy as np
-    >>> robust_avs = evaluate.load("robust_avs.py")
+    >>> robust_avs = evaluate.load("path/to/robust_avs")  # the exported folder
     >>> mask = np.zeros((4, 4), dtype=np.float32); mask[1:3, 1:3] = 1
     >>> results = robust_avs.compute(
     ...     predictions=[mask, np.zeros_like(mask)], references=[mask, mask], conditions=["positive", "silence"],
@@ -62,7 +68,7 @@ _MASK = datasets.List(datasets.List(datasets.Value("float32")))
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class RobustAVS(evaluate.Metric):
-    """AVSBench-Robust metrics; the computation is `modeling_avs.metrics.RobustAVSEvaluator`."""
+    """AVSBench-Robust metrics; the computation is modeling-avs' `RobustAVSEvaluator` (`evaluator.py`)."""
 
     def _info(self) -> evaluate.MetricInfo:
         return evaluate.MetricInfo(
