@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from .main import CLIError
+from .output_paths import check_output_folder, reporting_full_disk
 
 
 def run(args: argparse.Namespace) -> int:
@@ -16,10 +17,14 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--unseen-audio {args.unseen_audio}: not a directory")
     if args.jobs is not None and args.jobs < 1:
         raise CLIError(f"--jobs {args.jobs}: must be at least 1")
+    check_output_folder(args.output_dir, "--output-dir")
     start = time.perf_counter()
-    summary = reproduce(
-        args.output_dir, size=args.size, unseen_audio=args.unseen_audio, seed=args.seed, jobs=args.jobs
-    )
+    with reporting_full_disk(
+        "--output-dir", args.output_dir, "finished models and checkpoints are kept for the rerun"
+    ):
+        summary = reproduce(
+            args.output_dir, size=args.size, unseen_audio=args.unseen_audio, seed=args.seed, jobs=args.jobs
+        )
     output = Path(args.output_dir)
     print((output / "results.md").read_text(encoding="utf-8"))
     print(f"outputs in {output}/ (results.json, results.md, figures, models/); {time.perf_counter() - start:.0f} s")
