@@ -34,7 +34,6 @@ import transformers
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from transformers import PrinterCallback, PvtV2Config
-from transformers.trainer_utils import get_last_checkpoint
 
 from ..atomic_files import atomic_directory, remove_stale_temporaries, write_json_atomic, write_text_atomic
 from ..configuration_avsbench import AVSBenchConfig
@@ -48,6 +47,7 @@ from ..figures import plot_overlays, plot_results, plot_similarity_histograms
 from ..metrics.report import results_table
 from ..pipelines.model_location import REPRODUCE_OUTPUT_DIR
 from ..processing_avs import AVSProcessor
+from .checkpoints import last_complete_checkpoint
 from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
 from .encoder_pretraining import (
     generated_object_frames,
@@ -490,7 +490,7 @@ def _train_variant(
     )
     if not progress:
         trainer.remove_callback(PrinterCallback)  # the per-step log lines
-    trainer.train(resume_from_checkpoint=get_last_checkpoint(str(run_dir)))
+    trainer.train(resume_from_checkpoint=last_complete_checkpoint(run_dir))
     training = {
         "settings": settings,
         "train_runtime_s": trainer.state.log_history[-1].get("train_runtime"),
