@@ -33,7 +33,12 @@ from modeling_avs.media import (  # noqa: E402
     MediaLimits,
     MediaWarning,
 )
-from modeling_avs.pipelines import DEFAULT_BASELINE_MODEL, DEFAULT_MODEL, model_location_problem  # noqa: E402
+from modeling_avs.pipelines import (  # noqa: E402
+    DEFAULT_BASELINE_MODEL,
+    DEFAULT_MODEL,
+    load_segmenter,
+    model_location_problem,
+)
 from modeling_avs.visualization import overlay_mask, write_mp4  # noqa: E402
 
 logger = logging.getLogger("avs_space")
@@ -77,10 +82,8 @@ def load_model(name: str, location: str | Path | None) -> LoadedModel:
         return LoadedModel(name, "", None, None)
     problem = model_location_problem(location)
     if problem is None:
-        from transformers import pipeline
-
         try:
-            segmenter = pipeline("audio-visual-segmentation", model=str(location), device="cpu")
+            segmenter = load_segmenter(location, device="cpu")
             return LoadedModel(name, str(location), segmenter, None)
         except Exception as error:  # any loading failure is reported in the page, not raised
             problem = f"cannot load {location}: {error}"
@@ -117,9 +120,19 @@ def make_examples(folder: Path) -> dict[str, Path]:
     return paths
 
 
-def _check_extension(path: str | None, allowed: tuple[str, ...], what: str) -> None:
-    if path is not None and Path(path).suffix.lower() not in allowed:
-        raise gr.Error(f"unsupported {what} file type {Path(path).suffix or '(none)'}: use {', '.join(allowed)}")
+def _upload_path(upload: dict | None, allowed: tuple[str, ...], what: str) -> str | None:
+    """
+    The server path of an upload, after checking its extension. The event runs with `preprocess=False`, so uploads
+    arrive as Gradio's raw file data and only the package's media layer decodes them: it opens images in the
+    supported formats only (Gradio's own image preprocessing would run any Pillow plugin) and its messages name the
+    file, never the server folder.
+    """
+    if upload is None:
+        return None
+    name = upload.get("orig_name") or Path(upload["path"]).name
+    if Path(name).suffix.lower() not in allowed:
+        raise gr.Error(f"unsupported {what} file type {Path(name).suffix or '(none)'}: use {', '.join(allowed)}")
+    return upload["path"]
 
 
 def _gallery(results: list[dict]) -> list[tuple[np.ndarray, str]]:
@@ -168,9 +181,9 @@ def build_demo(
             raise gr.Error(f"No model is loaded: {robust.problem}")
         if (image is None) == (video is None):
             raise gr.Error("Upload either an image or a video (exactly one of them).")
-        _check_extension(image, IMAGE_EXTENSIONS, "image")
-        _check_extension(video, VIDEO_EXTENSIONS, "video")
-        _check_extension(audio, AUDIO_EXTENSIONS, "audio")
+        image = _upload_path(image, IMAGE_EXTENSIONS, "image")
+        video = _upload_path(video, VIDEO_EXTENSIONS, "video")
+        audio = _upload_path(audio, AUDIO_EXTENSIONS, "audio")
         if condition not in dict(CONDITIONS).values():
             raise gr.Error(f"unknown audio condition {condition!r}")
         audio_condition = AudioCondition("offscreen", examples["offscreen"]) if condition == "offscreen" else None
@@ -244,6 +257,7 @@ def build_demo(
             inputs=[image, video, audio, condition, compare],
             outputs=[robust_gallery, baseline_gallery, summary],
             api_name="segment",
+            preprocess=False,  # uploads are decoded by the package's media layer only (see `_upload_path`)
         )
     demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_SIZE)
     return demo

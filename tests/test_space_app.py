@@ -123,7 +123,7 @@ def test_image_without_audio_runs_as_a_clip_of_num_frames_seconds(space, uploads
         ({}, "Upload either an image or a video"),
         ({"image": "image", "video": "corrupt_video"}, "Upload either an image or a video"),
         ({"video": "corrupt_video"}, "unsupported or corrupt"),
-        ({"image": "corrupt_image"}, "cannot identify image file"),
+        ({"image": "corrupt_image"}, "image file broken.png is not an image in a supported format"),
         ({"image": "huge_image"}, "more than the limit"),
         ({"image": "image", "audio": "text"}, "unsupported audio file type .txt"),
     ],
