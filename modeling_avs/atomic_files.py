@@ -29,6 +29,11 @@ def temporary_path(path: str | Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
 
 
+def is_temporary(name: str) -> bool:
+    """Whether `name` is a temporary name of this module's scheme (see `temporary_path`)."""
+    return _TEMPORARY_NAME.match(name) is not None
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -146,6 +151,7 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
 __all__ = [
     "atomic_directory",
     "atomic_path",
+    "is_temporary",
     "remove_stale_temporaries",
     "remove_stale_temporaries_of",
     "temporary_path",

@@ -220,6 +220,16 @@ def test_segment_output_is_checked_before_the_model_is_loaded(tmp_path, capsys, 
     assert (paths["foreign"] / "thesis.tex").read_text() == "mine"
 
 
+def test_segment_output_may_not_be_the_current_folder(tmp_path, capsys, monkeypatch):
+    image = write_png(tmp_path / "frame.png", 32, 32)
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    for output in (".", ".."):
+        assert main(["segment", str(image), "--model", str(tmp_path / "no-model"), "--output", output]) == 2
+        lines = error_lines(capsys.readouterr().err)
+        assert len(lines) == 1 and f"--output {output} is the current folder or holds it" in lines[0]
+
+
 @pytest.mark.parametrize(
     "option, value, message",
     [
@@ -495,7 +505,10 @@ def test_segment_on_a_full_disk_keeps_the_previous_results(tiny_avs_model_dir, t
     audio = write_wav(tmp_path / "sound.wav", 2.0)
     output = tmp_path / "out"
     arguments = ["segment", str(image), "--audio", str(audio), "--model", str(tiny_avs_model_dir)]
+    (output / "masks").mkdir(parents=True)
+    (output / f".scores.json.{dead_pid()}-0123abcd.tmp").write_text("{")  # a killed write of an earlier version
     assert main([*arguments, "--output", str(output)]) == 0
+    assert sorted(path.name for path in output.iterdir()) == ["masks", "overlay.gif", "scores.json"]
     previous = {path.relative_to(output): path.read_bytes() for path in output.rglob("*") if path.is_file()}
     capsys.readouterr()
 

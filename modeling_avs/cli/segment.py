@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..atomic_files import atomic_directory, write_bytes_atomic, write_json_atomic
+from ..atomic_files import atomic_directory, is_temporary, write_bytes_atomic, write_json_atomic
 from ..audio_conditions import AudioCondition
 from ..media import MediaError, MediaLimits, MediaWarning
 from .main import CLIError
@@ -87,10 +87,20 @@ def _write_results(results: list[dict], folder: Path, overlay_format: str, summa
 
 
 def _check_output(path: str) -> Path:
-    """`--output` as a `Path`: a writable folder that is new, empty or holds only the results of an earlier run."""
+    """
+    `--output` as a `Path`: a writable folder that is new, empty or holds only the results of an earlier run (and
+    temporaries of killed writes), and that is not the current folder or one above it.
+    """
     output_dir = check_output_folder(path, "--output")
+    current = Path.cwd().resolve()
+    if output_dir.resolve() in (current, *current.parents):
+        raise CLIError(f"--output {output_dir} is the current folder or holds it; the results replace the folder")
     if output_dir.is_dir():
-        foreign = sorted(entry.name for entry in output_dir.iterdir() if entry.name not in RESULT_ENTRIES)
+        foreign = sorted(
+            entry.name
+            for entry in output_dir.iterdir()
+            if entry.name not in RESULT_ENTRIES and not is_temporary(entry.name)
+        )
         if foreign:
             raise CLIError(
                 f"--output {output_dir} holds files that are not results of avs-robust segment (e.g. "
