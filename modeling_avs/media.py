@@ -142,7 +142,7 @@ def open_image(path: str | Path, what: str = "image") -> Image.Image:
             f"{what} file {file_name(path)} is not an image in a supported format ({', '.join(IMAGE_FORMATS)}) or "
             "is corrupt"
         ) from error
-    except OSError as error:
+    except (OSError, Image.DecompressionBombError) as error:
         raise MediaError(f"cannot read {what} file {file_name(path)}: {reason(error)}") from error
 
 
@@ -150,16 +150,14 @@ def read_image(path: str | Path, limits: MediaLimits | None = None) -> np.ndarra
     """Read an image file as uint8 RGB `[H, W, 3]`; the pixel limit is checked before decoding."""
     limits = limits or MediaLimits()
     path = check_file(path, limits, "image")
-    try:
-        with open_image(path) as image:
-            _check_pixels(path, image.width, image.height, limits)
+    with open_image(path) as image:
+        _check_pixels(path, image.width, image.height, limits)
+        try:
             return pil_to_rgb(image, f"image file {file_name(path)}")
-    except (OSError, SyntaxError, Image.DecompressionBombError) as error:
-        raise MediaError(f"cannot read image file {file_name(path)}: {reason(error)}") from error
-    except MediaError:
-        raise
-    except ValueError as error:  # the conversion's checks (size, bit depth)
-        raise MediaError(str(error)) from error
+        except (OSError, SyntaxError, Image.DecompressionBombError) as error:  # decoding
+            raise MediaError(f"cannot read image file {file_name(path)}: {reason(error)}") from error
+        except ValueError as error:  # the conversion's checks (size, bit depth)
+            raise MediaError(str(error)) from error
 
 
 def _open_container(path: Path, what: str):
