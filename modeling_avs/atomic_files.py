@@ -2,7 +2,9 @@
 
 Everything is written under a temporary name in the target's folder and renamed into place, so a killed writer
 leaves the previous content or the new one, never a partial file. Temporary names follow one scheme,
-`.<name>.<pid>-<random>.tmp`, so that `remove_stale_temporaries` can delete what killed writers left behind.
+`.<name>.<pid>-<random>.tmp`, so that what killed writers left behind can be deleted: every atomic write first
+deletes the stale temporaries of its own target (`remove_stale_temporaries_of`), and `remove_stale_temporaries`
+cleans a whole output folder.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ def temporary_path(path: str | Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
 
 
+def is_temporary(name: str) -> bool:
+    """Whether `name` is a temporary name of this module's scheme (see `temporary_path`)."""
+    return _TEMPORARY_NAME.match(name) is not None
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -39,10 +46,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     Yield a temporary file path next to `path` (parent folders are created); when the block succeeds the file written
     there replaces `path`, otherwise it is deleted. The temporary name has no suffix of its own: tell writers the
-    format (e.g. `figure.savefig(temporary, format="png")`).
+    format (e.g. `figure.savefig(temporary, format="png")`). Stale temporaries of `path` are deleted first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries_of(path)
     temporary = temporary_path(path)
     try:
         yield temporary
@@ -72,10 +80,12 @@ def write_json_atomic(path: str | Path, payload: Any, indent: int | None = 2, **
 def atomic_directory(path: str | Path) -> Iterator[Path]:
     """
     Yield an empty temporary folder next to `path`; when the block succeeds it replaces `path` (an existing folder is
-    renamed aside first and deleted after the swap), otherwise it is deleted.
+    renamed aside first and deleted after the swap), otherwise it is deleted. Stale temporaries of `path` are deleted
+    first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries_of(path)
     temporary = temporary_path(path)
     temporary.mkdir()
     try:
@@ -102,6 +112,26 @@ def _process_is_running(pid: int) -> bool:
     return True
 
 
+def remove_stale_temporaries_of(path: str | Path) -> list[Path]:
+    """
+    Delete the temporaries of `path` (`.<name>.<pid>-<random>.tmp` next to it, see `temporary_path`) whose writer is
+    no longer running on this machine. Returns the deleted paths; a missing folder is fine.
+    """
+    path = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(?P<pid>\d+)-[0-9a-f]{{8}}\.tmp$")
+    try:
+        names = os.listdir(path.parent)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    removed = []
+    for name in names:
+        match = pattern.match(name)
+        if match and not _process_is_running(int(match["pid"])):
+            _remove(path.parent / name)
+            removed.append(path.parent / name)
+    return removed
+
+
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:
     """
     Delete the temporary files and folders (see `temporary_path`) under `folder` whose writer is no longer running on
@@ -121,7 +151,9 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
 __all__ = [
     "atomic_directory",
     "atomic_path",
+    "is_temporary",
     "remove_stale_temporaries",
+    "remove_stale_temporaries_of",
     "temporary_path",
     "write_bytes_atomic",
     "write_json_atomic",

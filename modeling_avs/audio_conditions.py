@@ -23,7 +23,7 @@ import numpy as np
 
 from .audio_conversion import SAMPLING_RATE
 from .data.schema import NEGATIVE_CONDITIONS
-from .media import MediaError, MediaLimits, read_audio
+from .media import MediaError, MediaLimits, file_name, read_audio
 
 AUDIO_CONDITION_KINDS = ("original", *NEGATIVE_CONDITIONS)
 NOISE_RMS = 0.1
@@ -115,7 +115,9 @@ class AudioCondition:
         source, source_rate = read_audio(self.source, limits)
         source = source.mean(axis=1)
         if not np.any(source):
-            raise MediaError(f"off-screen audio file {self.source} is completely silent; pick a file with sound")
+            raise MediaError(
+                f"off-screen audio file {file_name(self.source)} is completely silent; pick a file with sound"
+            )
         wanted = num_seconds * source_rate
         repeats = -(-wanted // source.shape[0])
         return np.tile(source, repeats)[:wanted], source_rate

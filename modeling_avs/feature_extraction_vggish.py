@@ -1,11 +1,24 @@
 """VGGish log-mel feature extractor (the AudioSet / torchvggish `waveform_to_examples` front end)."""
 
+import numbers
+
 import numpy as np
 from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.audio_utils import mel_filter_bank
 from transformers.utils import TensorType
 
-from .audio_conversion import to_mono_16k
+from .audio_conversion import check_sampling_rate, to_mono_16k
+
+
+def check_num_examples(num_examples: int | None) -> int | None:
+    """`num_examples` (T, examples per clip) must be None or a positive integer; returns it as an `int`."""
+    if num_examples is None:
+        return None
+    if isinstance(num_examples, bool) or not isinstance(num_examples, numbers.Integral) or num_examples < 1:
+        raise ValueError(
+            f"`num_examples` must be a positive integer or None (every complete example), got {num_examples!r}"
+        )
+    return int(num_examples)
 
 
 class VGGishFeatureExtractor(SequenceFeatureExtractor):
@@ -66,7 +79,7 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
         self.mel_max_hz = mel_max_hz
         self.log_offset = log_offset
         self.example_frames = example_frames
-        self.num_examples = num_examples
+        self.num_examples = check_num_examples(num_examples)
 
     @property
     def example_samples(self) -> int:
@@ -119,8 +132,10 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
         Args:
             raw_audio (`np.ndarray` or list of them): one clip `[samples]` / `[samples, channels]`, or a list of
                 clips (videos). Integer arrays are treated as PCM.
-            sampling_rate (`int`): rate of `raw_audio`; required, to avoid silently wrong features.
-            num_examples (`int` or None): T per clip; -1 (default) uses `self.num_examples`.
+            sampling_rate (`int`): rate of `raw_audio` (a positive integer); required, to avoid silently wrong
+                features.
+            num_examples (`int` or None): T per clip (a positive integer, or None for every complete example); -1
+                (default) uses `self.num_examples`.
             channel_axis (`int`): axis of the channels of 2-D audio (-1 for soundfile's `[samples, channels]`).
 
         Returns:
@@ -132,10 +147,12 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
                 "`sampling_rate` is required: pass the sampling rate of `raw_audio` so that it can be resampled "
                 f"to {self.sampling_rate} Hz."
             )
-        if num_examples == -1:
-            num_examples = self.num_examples
+        sampling_rate = check_sampling_rate(sampling_rate)
+        num_examples = self.num_examples if num_examples == -1 else check_num_examples(num_examples)
         is_batched = isinstance(raw_audio, (list, tuple))
         clips = raw_audio if is_batched else [raw_audio]
+        if not clips:
+            raise ValueError("`raw_audio` is an empty list; pass one waveform per clip")
         features = [
             self.waveform_to_examples(to_mono_16k(clip, sampling_rate, channel_axis, self.sampling_rate), num_examples)
             for clip in clips

@@ -17,13 +17,16 @@ from .atomic_files import atomic_path
 from .data.schema import NEGATIVE_CONDITIONS, POSITIVE_CONDITION, UNSEEN_PREFIX
 
 _SCORES = (("miou", "mIoU"), ("fscore", "F-score"), ("fpr", "FPR"))
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def save_figure(figure, path: str | Path, dpi: int = 110) -> Path:
-    """Save a matplotlib `Figure` to `path` atomically, in the format of its suffix (`.png`, `.pdf`, `.svg`, ...)."""
+    """Save a matplotlib `Figure` to `path` atomically, in the format of its suffix (one of `FIGURE_SUFFIXES`)."""
     path = Path(path)
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise ValueError(f"cannot save a figure as {path.name}: use one of {', '.join(FIGURE_SUFFIXES)}")
     with atomic_path(path) as temporary:
-        figure.savefig(temporary, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi)
+        figure.savefig(temporary, format=path.suffix.lstrip(".").lower(), dpi=dpi)
     return path
 
 
@@ -112,4 +115,4 @@ def plot_overlays(
     return save_figure(figure, path)
 
 
-__all__ = ["plot_overlays", "plot_results", "plot_similarity_histograms", "save_figure"]
+__all__ = ["FIGURE_SUFFIXES", "plot_overlays", "plot_results", "plot_similarity_histograms", "save_figure"]

@@ -1,8 +1,10 @@
 """Image processor of the AVS models: frames to normalised pixels, masks to binary labels, logits to masks."""
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision.transforms.v2.functional as tvF
+from PIL import Image
 from transformers.image_processing_backends import TorchvisionBackend
 from transformers.image_processing_utils import BatchFeature
 from transformers.image_transforms import group_images_by_shape, reorder_images
@@ -16,7 +18,27 @@ from transformers.image_utils import (
 )
 from transformers.utils import TensorType
 
+from .image_conversion import channels_last, check_image_size, check_pixel_values, pil_to_rgb
 from .similarity_head import gate_logits
+
+
+def _checked_image(image, what: str, is_frame: bool):
+    """
+    One frame or mask after the checks of `modeling_avs.image_conversion` (size, finite values). PIL frames of other
+    modes than RGB become 8-bit RGB arrays by its rules (16-bit and float images scaled, where `convert("RGB")` would
+    clip) and uint16 arrays 8-bit arrays; other inputs are passed on unchanged.
+    """
+    if isinstance(image, Image.Image):
+        if is_frame and image.mode != "RGB":
+            return pil_to_rgb(image, what)
+        check_image_size(image.height, image.width, what)
+        return image
+    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    layout = channels_last(array, what)
+    check_pixel_values(array, what)
+    if is_frame and array.dtype == np.uint16:
+        return np.rint(layout / 257.0).astype(np.uint8)
+    return image
 
 
 class AVSImageProcessor(TorchvisionBackend):
@@ -40,6 +62,7 @@ class AVSImageProcessor(TorchvisionBackend):
     do_rescale = True
     do_normalize = True
     rescale_factor = 1 / 255
+    do_convert_rgb = True  # grey and RGBA arrays become RGB
 
     def preprocess(self, images: ImageInput, segmentation_maps: ImageInput | None = None, **kwargs) -> BatchFeature:
         r"""
@@ -47,10 +70,19 @@ class AVSImageProcessor(TorchvisionBackend):
             images: frames (PIL images, `[H, W, 3]` arrays or `[3, H, W]` tensors), one per frame; N = B·T frames.
             segmentation_maps: optional masks, one per frame (any non-zero pixel is foreground).
 
+        Frames are converted as `modeling_avs.image_conversion` describes: 16-bit and float images are scaled to 8
+        bits (never clipped); a frame or mask with a side under 8 pixels, or with NaN values, is a `ValueError`.
+
         Returns:
             [`BatchFeature`] with `pixel_values` `[N, 3, h, w]` and, with masks, `labels` `[N, h, w]` (float 0/1).
         """
         return super().preprocess(images, segmentation_maps, **kwargs)
+
+    def _checked_images(self, images: ImageInput, what: str, expected_ndims: int = 3) -> list:
+        images = self._prepare_images_structure(images, expected_ndims=expected_ndims)
+        if not images:
+            raise ValueError(f"no {what}s were given")
+        return [_checked_image(image, f"{what} {index}", what == "frame") for index, image in enumerate(images)]
 
     def _preprocess_image_like_inputs(
         self,
@@ -63,12 +95,18 @@ class AVSImageProcessor(TorchvisionBackend):
         **kwargs,
     ) -> BatchFeature:
         images = self._prepare_image_like_inputs(
-            images=images, do_convert_rgb=do_convert_rgb, input_data_format=input_data_format, device=device
+            images=self._checked_images(images, "frame"),
+            do_convert_rgb=do_convert_rgb,
+            input_data_format=input_data_format,
+            device=device,
         )
         data = {"pixel_values": self._preprocess(images, **kwargs)}
         if segmentation_maps is not None:
             masks = self._prepare_image_like_inputs(
-                images=segmentation_maps, expected_ndims=2, do_convert_rgb=False, input_data_format=None
+                images=self._checked_images(segmentation_maps, "segmentation map", expected_ndims=2),
+                expected_ndims=2,
+                do_convert_rgb=False,
+                input_data_format=None,
             )
             if len(masks) != len(images):
                 raise ValueError(f"got {len(images)} frames but {len(masks)} segmentation maps; pass one per frame")

@@ -5,9 +5,11 @@ second, the decoded frame `int(l * fps + 15/16 * fps)` (near the end of the seco
 frame. A clip of D seconds gives `T = max(1, round(D))` frames (a second counts from its first half), capped at
 `MediaLimits.max_seconds`: longer media are truncated to their first `max_seconds` seconds with a
 [`MediaWarning`]. Audio is returned at its own rate as float32 `[samples, channels]`; the VGGish feature
-extractor down-mixes and resamples it.
+extractor down-mixes and resamples it. Images are opened only in the formats of `IMAGE_FORMATS` (whatever their
+extension: no other Pillow plugin runs) and converted to 8-bit RGB by `modeling_avs.image_conversion`.
 
-Every error is a [`MediaError`] (a `ValueError`) whose message names the file and what is wrong.
+Every error is a [`MediaError`] (a `ValueError`) whose message names the file by its name (never the folder it was
+uploaded to) and says what is wrong in words (never a raw errno).
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .image_conversion import pil_to_rgb
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
+# The Pillow formats of IMAGE_EXTENSIONS (JPEG includes the multi-picture JPEG of many cameras).
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF")
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".opus", ".webm")
 
@@ -89,17 +95,27 @@ def second_end_frame_indices(num_seconds: int, fps: float) -> list[int]:
     return [int(second * fps + 15 / 16 * fps) for second in range(num_seconds)]
 
 
+def file_name(path: str | Path) -> str:
+    """How messages name a user file: by its name (the server folder of an upload is nobody's business)."""
+    return Path(path).name
+
+
+def reason(error: BaseException) -> str:
+    """The words of an OS or FFmpeg error without its errno and file name (`strerror` when there is one)."""
+    return getattr(error, "strerror", None) or str(error)
+
+
 def check_file(path: str | Path, limits: MediaLimits, what: str) -> Path:
     """Return `path` as a `Path` after checking that it is an existing file within the size limit."""
     path = Path(path)
     if not path.is_file():
-        raise MediaError(f"{what} file {path} does not exist or is not a file")
+        raise MediaError(f"{what} file {file_name(path)} does not exist or is not a file")
     size = path.stat().st_size
     if size == 0:
-        raise MediaError(f"{what} file {path} is empty")
+        raise MediaError(f"{what} file {file_name(path)} is empty")
     if size > limits.max_file_bytes:
         raise MediaError(
-            f"{what} file {path} is {size / 2**20:.1f} MiB, more than the limit of "
+            f"{what} file {file_name(path)} is {size / 2**20:.1f} MiB, more than the limit of "
             f"{limits.max_file_bytes / 2**20:.0f} MiB"
         )
     return path
@@ -108,21 +124,40 @@ def check_file(path: str | Path, limits: MediaLimits, what: str) -> Path:
 def _check_pixels(path: Path, width: int, height: int, limits: MediaLimits) -> None:
     if width * height > limits.max_pixels:
         raise MediaError(
-            f"{path} has {width}x{height} pixels per frame, more than the limit of {limits.max_pixels} "
+            f"{file_name(path)} has {width}x{height} pixels per frame, more than the limit of {limits.max_pixels} "
             "(resize it first)"
         )
+
+
+def open_image(path: str | Path, what: str = "image") -> Image.Image:
+    """
+    Open (lazily, as `Image.open`) an image file of one of the `IMAGE_FORMATS`; any other content, e.g. an EPS or
+    PDF file named `.png`, is a [`MediaError`] before a Pillow plugin for it runs.
+    """
+    Image.init()  # registers every format plugin (without running one), so that IMAGE_FORMATS are all known
+    try:
+        return Image.open(path, formats=IMAGE_FORMATS)
+    except Image.UnidentifiedImageError as error:
+        raise MediaError(
+            f"{what} file {file_name(path)} is not an image in a supported format ({', '.join(IMAGE_FORMATS)}) or "
+            "is corrupt"
+        ) from error
+    except (OSError, Image.DecompressionBombError) as error:
+        raise MediaError(f"cannot read {what} file {file_name(path)}: {reason(error)}") from error
 
 
 def read_image(path: str | Path, limits: MediaLimits | None = None) -> np.ndarray:
     """Read an image file as uint8 RGB `[H, W, 3]`; the pixel limit is checked before decoding."""
     limits = limits or MediaLimits()
     path = check_file(path, limits, "image")
-    try:
-        with Image.open(path) as image:
-            _check_pixels(path, image.width, image.height, limits)
-            return np.array(image.convert("RGB"))
-    except (OSError, Image.DecompressionBombError) as error:
-        raise MediaError(f"cannot read image file {path}: {error}") from error
+    with open_image(path) as image:
+        _check_pixels(path, image.width, image.height, limits)
+        try:
+            return pil_to_rgb(image, f"image file {file_name(path)}")
+        except (OSError, SyntaxError, Image.DecompressionBombError) as error:  # decoding
+            raise MediaError(f"cannot read image file {file_name(path)}: {reason(error)}") from error
+        except ValueError as error:  # the conversion's checks (size, bit depth)
+            raise MediaError(str(error)) from error
 
 
 def _open_container(path: Path, what: str):
@@ -131,7 +166,9 @@ def _open_container(path: Path, what: str):
     try:
         return av.open(str(path))
     except (av.FFmpegError, UnicodeDecodeError) as error:
-        raise MediaError(f"cannot open {what} file {path} (unsupported or corrupt): {error}") from error
+        raise MediaError(
+            f"cannot open {what} file {file_name(path)} (unsupported or corrupt): {reason(error)}"
+        ) from error
 
 
 def read_audio(path: str | Path, limits: MediaLimits | None = None) -> tuple[np.ndarray, int]:
@@ -139,20 +176,24 @@ def read_audio(path: str | Path, limits: MediaLimits | None = None) -> tuple[np.
     Decode the first audio stream of any file FFmpeg reads (WAV, FLAC, OGG, MP3, M4A, or a video's track).
 
     Returns:
-        `(waveform, sampling_rate)`: float32 `[samples, channels]` at the file's rate, at most
-        `limits.max_seconds` seconds (longer audio is truncated silently; callers warn about their clip).
+        `(waveform, sampling_rate)`: float32 `[samples, channels]` at the file's rate, at most `limits.max_seconds`
+        seconds plus one more sample when the file is longer: callers see that it was truncated (and warn about it,
+        see [`MediaWarning`]) and cut it to their clip.
     """
     limits = limits or MediaLimits()
     path = check_file(path, limits, "audio")
     with _open_container(path, "audio") as container:
-        waveform, sampling_rate = _decode_audio_stream(container, path, limits.max_seconds)
+        waveform, sampling_rate = _decode_audio_stream(container, path, limits.max_seconds, extra_samples=1)
     if waveform is None:
-        raise MediaError(f"{path} has no audio stream")
+        raise MediaError(f"{file_name(path)} has no audio stream")
     return waveform, sampling_rate
 
 
-def _decode_audio_stream(container, path: Path, max_seconds: float) -> tuple[np.ndarray | None, int | None]:
-    """Decode up to `max_seconds` of the first audio stream of an open container → `[samples, channels]`."""
+def _decode_audio_stream(
+    container, path: Path, max_seconds: float, extra_samples: int = 0
+) -> tuple[np.ndarray | None, int | None]:
+    """Decode up to `max_seconds` (+ `extra_samples`) of the first audio stream of an open container →
+    `[samples, channels]`."""
     import av
 
     if not container.streams.audio:
@@ -160,8 +201,8 @@ def _decode_audio_stream(container, path: Path, max_seconds: float) -> tuple[np.
     stream = container.streams.audio[0]
     sampling_rate = stream.codec_context.sample_rate or stream.rate
     if not sampling_rate:
-        raise MediaError(f"audio stream of {path} has no sampling rate")
-    max_samples = int(max_seconds * sampling_rate)
+        raise MediaError(f"audio stream of {file_name(path)} has no sampling rate")
+    max_samples = int(max_seconds * sampling_rate) + extra_samples
     resampler = av.AudioResampler(format="fltp", layout=stream.layout.name if stream.layout else None)
     chunks, total = [], 0
     try:
@@ -173,9 +214,9 @@ def _decode_audio_stream(container, path: Path, max_seconds: float) -> tuple[np.
             if total >= max_samples:
                 break
     except av.FFmpegError as error:
-        raise MediaError(f"cannot decode the audio of {path}: {error}") from error
+        raise MediaError(f"cannot decode the audio of {file_name(path)}: {reason(error)}") from error
     if not chunks:
-        raise MediaError(f"the audio stream of {path} holds no samples")
+        raise MediaError(f"the audio stream of {file_name(path)} holds no samples")
     waveform = np.concatenate(chunks, axis=1)[:, :max_samples].T
     return np.ascontiguousarray(waveform, dtype=np.float32), int(sampling_rate)
 
@@ -193,7 +234,7 @@ def read_video(path: str | Path, limits: MediaLimits | None = None, with_audio: 
     path = check_file(path, limits, "video")
     with _open_container(path, "video") as container:
         if not container.streams.video:
-            raise MediaError(f"{path} has no video stream")
+            raise MediaError(f"{file_name(path)} has no video stream")
         stream = container.streams.video[0]
         _check_pixels(path, stream.codec_context.width, stream.codec_context.height, limits)
         fps = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
@@ -215,9 +256,9 @@ def read_video(path: str | Path, limits: MediaLimits | None = None, with_audio: 
                 if count >= stop_count:
                     break
         except av.FFmpegError as error:
-            raise MediaError(f"cannot decode the video stream of {path}: {error}") from error
+            raise MediaError(f"cannot decode the video stream of {file_name(path)}: {reason(error)}") from error
         if last is None:
-            raise MediaError(f"the video stream of {path} holds no frames")
+            raise MediaError(f"the video stream of {file_name(path)} holds no frames")
     last_index, last_frame, last_time = last
     truncated = count >= stop_count
     duration = count / fps
@@ -246,15 +287,19 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "DecodedVideo",
     "IMAGE_EXTENSIONS",
+    "IMAGE_FORMATS",
     "MediaError",
     "MediaLimits",
     "MediaWarning",
     "VIDEO_EXTENSIONS",
     "clip_seconds",
     "check_file",
+    "file_name",
     "media_kind",
+    "open_image",
     "read_audio",
     "read_image",
     "read_video",
+    "reason",
     "second_end_frame_indices",
 ]

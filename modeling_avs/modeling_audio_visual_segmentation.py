@@ -10,14 +10,16 @@ from transformers.backbone_utils import load_backbone
 from transformers.utils import logging
 
 from .configuration_audio_visual_segmentation import AudioVisualSegmentationConfig
+from .model_files import CheckedLoadingMixin
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
 from .similarity_head import AudioVisualSimilarityHead, presence_gated_logits, similarity_loss
+from .tensor_checks import check_tensor
 
 logger = logging.get_logger(__name__)
 
 
-class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
+class AudioVisualSegmentationPreTrainedModel(CheckedLoadingMixin, PreTrainedModel):
     """
     Shared machinery of every `*ForAudioVisualSegmentation` model. Subclasses own `self.backbone` (four feature
     maps; the base model, `base_model_prefix`), `self.audio_encoder` (a [`VGGishModel`]) and `self.similarity_head`.
@@ -25,7 +27,9 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
     Forward contract (all architectures): `pixel_values` `[N, 3, H, W]` with N = B·T frames ordered video by
     video; exactly one of `input_features` `[N, 1, 96, 64]` (VGGish log-mel) or `audio_embeds` `[N, 128]`;
     optional `labels` `[N, H, W]` (0/1), `pair_labels` `[N]` (1 aligned / 0 negative) and `label_mask` `[N]`
-    (frames that carry a ground-truth mask).
+    (frames that carry a ground-truth mask). H and W are multiples of `input_size_multiple` (32, the backbone's
+    output stride), so the logits have the size of the frames. Anything else (numpy arrays, integer or other-dtype
+    frames, N = 0, other sizes) is one `ValueError` naming the argument.
     """
 
     config: AudioVisualSegmentationConfig
@@ -35,6 +39,7 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
     main_input_name = "pixel_values"
     input_modalities = ("image", "audio")
     supports_gradient_checkpointing = True
+    input_size_multiple = 32
 
     def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs):
         """
@@ -87,6 +92,7 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
         if (input_features is None) == (audio_embeds is None):
             raise ValueError("Pass exactly one of `input_features` (VGGish log-mel) or `audio_embeds`.")
         if audio_embeds is not None:
+            check_tensor("audio_embeds", audio_embeds, self.dtype)
             expected = self.config.audio_config.embedding_size
             if audio_embeds.dim() != 2 or audio_embeds.shape != (total_frames, expected):
                 raise ValueError(
@@ -94,6 +100,7 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
                     f"got {list(audio_embeds.shape)}."
                 )
             return audio_embeds
+        check_tensor("input_features", input_features, self.dtype)
         if input_features.shape[0] != total_frames:
             raise ValueError(
                 f"`input_features` has {input_features.shape[0]} examples but `pixel_values` has {total_frames} "
@@ -116,14 +123,24 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
         Validate the forward contract and return `labels` as a `[N, H, W]` float tensor (or None).
         `frames_per_video`, when given, requires N to be a multiple of it (TPAVI attends over a video's frames).
         """
+        check_tensor("pixel_values", pixel_values, self.dtype)
         if pixel_values.dim() != 4 or pixel_values.shape[1] != 3:
             raise ValueError(f"`pixel_values` must have shape [N, 3, H, W], got {list(pixel_values.shape)}.")
         total_frames, _, height, width = pixel_values.shape
+        multiple = self.input_size_multiple
+        if height % multiple or width % multiple or min(height, width) < multiple:
+            raise ValueError(
+                f"`pixel_values` frames are {height}x{width} (H x W); the model needs H and W to be positive "
+                f"multiples of {multiple} (resize the frames, e.g. with the processor, to {multiple * 7}x{multiple * 7})."
+            )
         if frames_per_video is not None and total_frames % frames_per_video:
             raise ValueError(
                 f"`pixel_values` holds {total_frames} frames, which is not a multiple of `config.num_frames` = "
                 f"{frames_per_video}: pass whole videos (N = B·T, video-major)."
             )
+        for name, value in (("labels", labels), ("pair_labels", pair_labels), ("label_mask", label_mask)):
+            if value is not None:
+                check_tensor(name, value)
         if labels is not None:
             if labels.dim() == 4 and labels.shape[1] == 1:
                 labels = labels[:, 0]

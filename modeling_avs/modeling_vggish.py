@@ -9,6 +9,8 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from .configuration_vggish import VGGishConfig
+from .model_files import CheckedLoadingMixin
+from .tensor_checks import check_tensor
 
 
 @dataclass
@@ -26,7 +28,7 @@ class VGGishOutput(ModelOutput):
     last_conv_features: torch.FloatTensor | None = None
 
 
-class VGGishPreTrainedModel(PreTrainedModel):
+class VGGishPreTrainedModel(CheckedLoadingMixin, PreTrainedModel):
     config: VGGishConfig
     # The name of the VGGish sub-model inside the audio-visual segmentation models.
     base_model_prefix = "audio_encoder"
@@ -101,6 +103,7 @@ class VGGishModel(VGGishPreTrainedModel):
             [`VGGishOutput`] with `audio_embeds` of shape `(N, embedding_size)` (its tuple when `return_dict` is
             False; default `config.return_dict`).
         """
+        check_tensor("input_features", input_features, self.dtype)
         expected = (1, self.config.example_frames, self.config.num_mel_bins)
         if input_features.dim() != 4 or tuple(input_features.shape[1:]) != expected:
             raise ValueError(

@@ -43,7 +43,12 @@ from modeling_avs.media import (  # noqa: E402
     MediaLimits,
     MediaWarning,
 )
-from modeling_avs.pipelines import DEFAULT_BASELINE_MODEL, DEFAULT_MODEL, model_location_problem  # noqa: E402
+from modeling_avs.pipelines import (  # noqa: E402
+    DEFAULT_BASELINE_MODEL,
+    DEFAULT_MODEL,
+    load_segmenter,
+    model_location_problem,
+)
 from modeling_avs.visualization import overlay_mask, write_mp4  # noqa: E402
 
 logger = logging.getLogger("avs_space")
@@ -174,10 +179,8 @@ def load_model(name: str, location: str | Path | None) -> LoadedModel:
         return LoadedModel(name, "", None, None)
     problem = model_location_problem(location)
     if problem is None:
-        from transformers import pipeline
-
         try:
-            segmenter = pipeline("audio-visual-segmentation", model=str(location), device="cpu")
+            segmenter = load_segmenter(location, device="cpu")
             about = describe_model(name, location, segmenter)
             return LoadedModel(name, shown_location(location), segmenter, None, about)
         except Exception as error:  # any loading failure is reported in the page, not raised

@@ -222,6 +222,15 @@ def test_models_are_found_in_space_models_json(app_module, tmp_path, monkeypatch
     assert app_module.configured_models("elsewhere")[0] == "elsewhere"
 
 
+@pytest.mark.parametrize("upload", [{"image": "corrupt_image"}, {"video": "corrupt_video"}])
+def test_upload_errors_name_the_file_not_the_server_folder(space, uploads, upload):
+    client, _, _ = space
+    with pytest.raises(gradio_client.exceptions.AppError) as error:
+        segment(client, **{key: uploads[name] for key, name in upload.items()})
+    message = str(error.value)
+    assert "broken." in message and "/" not in message and "Errno" not in message
+
+
 def test_app_starts_without_a_model_and_says_how_to_get_one(app_module, tmp_path):
     demo = app_module.build_demo(tmp_path / "no-model", examples_dir=tmp_path / "examples")
     assert "avs-robust reproduce" in block_value(demo, "model-status")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .main import CLIError
+from .output_paths import check_output_folder, reporting_full_disk
 
 
 def run(args: argparse.Namespace) -> int:
@@ -14,6 +15,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.include_avsbench_media and not args.push_to_hub:
         raise CLIError("--include-avsbench-media only applies together with --push-to-hub")
+    check_output_folder(args.output, "--output")
     token = hub_token(args.push_to_hub)
     pairs = None
     if args.pairing_from:
@@ -21,17 +23,18 @@ def run(args: argparse.Namespace) -> int:
         if seeds != {args.seed}:
             raise CLIError(f"{args.pairing_from} was generated with seed(s) {sorted(seeds)}; pass --seed accordingly")
     try:
-        result = build_avsbench_robust(
-            args.avsbench_root,
-            args.config,
-            args.output,
-            seed=args.seed,
-            avss_metadata=args.avss_metadata,
-            unseen_audio=args.unseen_audio,
-            skip_invalid=args.skip_invalid,
-            rows_per_shard=args.videos_per_shard,
-            offscreen_pairs=pairs,
-        )
+        with reporting_full_disk("--output", args.output, "the shards written so far are kept and a rerun resumes"):
+            result = build_avsbench_robust(
+                args.avsbench_root,
+                args.config,
+                args.output,
+                seed=args.seed,
+                avss_metadata=args.avss_metadata,
+                unseen_audio=args.unseen_audio,
+                skip_invalid=args.skip_invalid,
+                rows_per_shard=args.videos_per_shard,
+                offscreen_pairs=pairs,
+            )
     except (AVSBenchLayoutError, ValueError) as error:
         raise CLIError(str(error)) from error
     for split, paths in result.shards.items():

@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from .main import CLIError
+from .output_paths import check_output_folder
 
 
 def _convert_avsbench(args: argparse.Namespace) -> None:
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--checkpoint {args.checkpoint}: no such file")
     if args.vggish_checkpoint is not None and not Path(args.vggish_checkpoint).is_file():
         raise CLIError(f"--vggish-checkpoint {args.vggish_checkpoint}: no such file")
+    check_output_folder(args.output, "--output")
     try:
         CONVERTERS[args.architecture][0](args)
     except ValueError as error:

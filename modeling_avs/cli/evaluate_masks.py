@@ -4,9 +4,12 @@ Layout of `--predictions DIR`: `DIR/<condition>/<video_id>/<frame>.png`, where `
 `silence`, `noise`, `offscreen`, `unseen:<clip>` or a name given with `--extra-condition`, `<video_id>` is the
 dataset's `video_id` and `<frame>` the frame index 0-4 (the position in the dataset's `masks` list; the original
 AVSBench files `<name>_1.png ... <name>_5.png` are frames 0-4). With `--input-type probabilities` a PNG holds the
-foreground probability as 8-bit grey (p = value / 255, foreground when p > 0.5, i.e. value >= 128); with
-`--input-type binary` any non-zero value (palette index for palette PNGs) is foreground. Only frames with a
-ground-truth mask are scored; they must all be present, at the size of the ground truth.
+foreground probability as greyscale: 8-bit (p = value / 255, foreground when p > 0.5, i.e. value >= 128), 16-bit
+(p = value / 65535) or floating point (p = value, in [0, 1]; e.g. a TIFF); with `--input-type binary` any non-zero
+value (palette index for palette PNGs, any bit depth) is foreground, and a floating-point image must hold only 0
+and 1. A file whose reading would be a guess (colour or palette probabilities, floats outside [0, 1], fractional
+binary masks) is an error. Only frames with a ground-truth mask are scored; they must all be present, at the size
+of the ground truth.
 """
 
 from __future__ import annotations
@@ -18,25 +21,29 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..atomic_files import write_json_atomic
 from ..data.schema import CONDITIONS, UNSEEN_PREFIX
+from ..figures import FIGURE_SUFFIXES
+from ..media import MediaError, open_image, reason
 from ..metrics.evaluator import RobustAVSEvaluator
-from ..metrics.reference_masks import load_reference_masks, mask_from_image
+from ..metrics.reference_masks import PREDICTION_INPUT_TYPES, load_reference_masks, prediction_from_image
 from ..metrics.scores import PROTOCOLS
 from .main import CLIError
+from .output_paths import check_output_file
 
 
 def _read_prediction(path: Path, input_type: str) -> np.ndarray:
-    """`[H, W]` probabilities (float32) or foreground (bool) of one prediction PNG."""
+    """`[H, W]` probabilities (float32) or foreground (bool) of one prediction image (see the module docstring)."""
     try:
-        with Image.open(path) as image:
-            if input_type == "binary":
-                return mask_from_image(image)
-            return np.asarray(image.convert("L"), dtype=np.float32) / 255
-    except OSError as error:
-        raise CLIError(f"cannot read prediction {path}: {error}") from error
+        with open_image(path, "prediction") as image:
+            return prediction_from_image(image, input_type)
+    except MediaError as error:  # not an image of a supported format
+        raise CLIError(f"{path}: {error}") from error
+    except (OSError, SyntaxError) as error:
+        raise CLIError(f"cannot read prediction {path}: {reason(error)}") from error
+    except ValueError as error:  # an image whose reading would be a guess
+        raise CLIError(f"prediction {path} {error}") from error
 
 
 def _condition_folders(predictions: Path, extra_conditions: list[str]) -> list[str]:
@@ -105,12 +112,16 @@ def evaluate_mask_folder(
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.legacy_batch_videos < 1:
+        raise CLIError(f"--legacy-batch-videos must be >= 1, got {args.legacy_batch_videos}")
+    if args.output is not None:
+        check_output_file(args.output, "--output")
+    if args.plot is not None:
+        check_output_file(args.plot, "--plot", FIGURE_SUFFIXES)
     try:
         references = load_reference_masks(args.dataset, args.split, args.config)
     except ValueError as error:
         raise CLIError(str(error)) from error
-    if args.legacy_batch_videos < 1:
-        raise CLIError(f"--legacy-batch-videos must be >= 1, got {args.legacy_batch_videos}")
     evaluator = RobustAVSEvaluator(args.protocol, args.input_type, legacy_batch_videos=args.legacy_batch_videos)
     results = evaluate_mask_folder(args.predictions, references, evaluator, args.extra_condition)
     results["input_type"] = args.input_type
@@ -134,9 +145,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", help="dataset split (default: test)")
     parser.add_argument(
         "--input-type",
-        choices=("probabilities", "binary"),
+        choices=PREDICTION_INPUT_TYPES,
         required=True,
-        help="PNG content: 8-bit grey probabilities (value / 255) or binary masks (non-zero is foreground)",
+        help="image content: grey probabilities (8-bit value / 255, 16-bit value / 65535, float) or binary masks "
+        "(non-zero is foreground)",
     )
     parser.add_argument("--protocol", choices=PROTOCOLS, default="dataset", help="score reduction (default: dataset)")
     parser.add_argument(

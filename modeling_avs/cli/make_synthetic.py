@@ -6,16 +6,25 @@ import argparse
 import time
 
 from .main import CLIError
+from .output_paths import check_output_folder, reporting_full_disk
 
 
 def run(args: argparse.Namespace) -> int:
     from modeling_avs.data.synthetic import make_synthetic_dataset
 
+    check_output_folder(args.output, "--output")
     start = time.perf_counter()
     try:
-        dataset = make_synthetic_dataset(
-            args.config, args.num_videos, args.image_size, args.seed, args.output, args.videos_per_shard, args.num_proc
-        )
+        with reporting_full_disk("--output", args.output, "the shards written so far are kept and a rerun resumes"):
+            dataset = make_synthetic_dataset(
+                args.config,
+                args.num_videos,
+                args.image_size,
+                args.seed,
+                args.output,
+                args.videos_per_shard,
+                args.num_proc,
+            )
     except ValueError as error:
         raise CLIError(str(error)) from error
     sizes = ", ".join(f"{split} {len(split_dataset)}" for split, split_dataset in dataset.items())

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from .main import CLIError
+from .output_paths import check_output_folder, reporting_full_disk
 
 ARCHITECTURE_CHOICES = ("avsbench", "avsegformer", "both")
 
@@ -20,15 +21,19 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise CLIError(f"--jobs {args.jobs}: must be at least 1")
     architectures = ARCHITECTURES if args.architecture == "both" else (args.architecture,)
+    check_output_folder(args.output_dir, "--output-dir")
     start = time.perf_counter()
-    summary = reproduce(
-        args.output_dir,
-        size=args.size,
-        architectures=architectures,
-        unseen_audio=args.unseen_audio,
-        seed=args.seed,
-        jobs=args.jobs,
-    )
+    with reporting_full_disk(
+        "--output-dir", args.output_dir, "finished models and checkpoints are kept for the rerun"
+    ):
+        summary = reproduce(
+            args.output_dir,
+            size=args.size,
+            architectures=architectures,
+            unseen_audio=args.unseen_audio,
+            seed=args.seed,
+            jobs=args.jobs,
+        )
     output = Path(args.output_dir)
     print((output / "results.md").read_text(encoding="utf-8"))
     print(f"outputs in {output}/ (results.json, results.md, figures, models/); {time.perf_counter() - start:.0f} s")

@@ -7,7 +7,10 @@ Writes into `--output`:
 - `scores.json`: per frame the correspondence score `sigmoid(similarity)`, the foreground ratio (FPR under a
   negative condition), the gate decision, plus the settings and any input warnings.
 
-Every file is written atomically (temporary file, then rename), so an interrupted run leaves no partial file.
+The results are written into a temporary folder next to `--output` (`.<name>.<pid>-<random>.tmp`) that replaces
+`--output` once complete: a run either leaves the complete results or, when interrupted (killed, disk full), the
+previous content of `--output` and at most that temporary folder, which the next run deletes. So that nothing else
+is replaced, an existing `--output` must be empty or hold only the results of an earlier run.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..atomic_files import remove_stale_temporaries, write_bytes_atomic, write_json_atomic
+from ..atomic_files import atomic_directory, is_temporary, write_bytes_atomic, write_json_atomic
 from ..audio_conditions import AudioCondition
 from ..media import MediaError, MediaLimits, MediaWarning
 from .main import CLIError
+from .output_paths import check_output_folder, reporting_full_disk
 
 OVERLAY_FORMATS = ("gif", "mp4", "none")
+RESULT_ENTRIES = {"masks", "scores.json", *(f"overlay.{overlay}" for overlay in OVERLAY_FORMATS if overlay != "none")}
 
 
 def _png_bytes(array: np.ndarray) -> bytes:
@@ -37,23 +42,29 @@ def _png_bytes(array: np.ndarray) -> bytes:
 def save_results(
     results: list[dict], output_dir: Path, overlay_format: str, summary: dict, captions: bool = True
 ) -> dict:
-    """Write masks, the overlay animation and `scores.json` for the per-frame `results` of the pipeline."""
+    """
+    Write masks, the overlay animation and `scores.json` for the per-frame `results` of the pipeline into a
+    temporary folder that replaces `output_dir` when everything is written (see the module docstring).
+    """
+    with atomic_directory(output_dir) as folder:
+        return _write_results(results, folder, overlay_format, summary, captions)
+
+
+def _write_results(results: list[dict], folder: Path, overlay_format: str, summary: dict, captions: bool) -> dict:
     from ..visualization import overlay_mask, write_gif, write_mp4
 
-    remove_stale_temporaries(output_dir)
-    masks_dir = output_dir / "masks"
     frames, mask_files = [], []
     for result in results:
-        mask_path = masks_dir / f"mask_{result['index']:03d}.png"
+        mask_path = folder / "masks" / f"mask_{result['index']:03d}.png"
         write_bytes_atomic(mask_path, _png_bytes(result["mask"] * np.uint8(255)))
-        mask_files.append(mask_path.relative_to(output_dir).as_posix())
+        mask_files.append(mask_path.relative_to(folder).as_posix())
         caption = f"t={result['time']:.2f}s score={result['score']:.2f}" if captions else None
         frames.append(overlay_mask(result["frame"], result["mask"], caption=caption))
     overlay = None
     if overlay_format == "gif":
-        overlay = write_gif(frames, output_dir / "overlay.gif")
+        overlay = write_gif(frames, folder / "overlay.gif")
     elif overlay_format == "mp4":
-        overlay = write_mp4(frames, output_dir / "overlay.mp4")
+        overlay = write_mp4(frames, folder / "overlay.mp4")
     report = {
         **summary,
         "overlay": overlay.name if overlay else None,
@@ -71,8 +82,31 @@ def save_results(
             for result, mask_file in zip(results, mask_files)
         ],
     }
-    write_json_atomic(output_dir / "scores.json", report)
+    write_json_atomic(folder / "scores.json", report)
     return report
+
+
+def _check_output(path: str) -> Path:
+    """
+    `--output` as a `Path`: a writable folder that is new, empty or holds only the results of an earlier run (and
+    temporaries of killed writes), and that is not the current folder or one above it.
+    """
+    output_dir = check_output_folder(path, "--output")
+    current = Path.cwd().resolve()
+    if output_dir.resolve() in (current, *current.parents):
+        raise CLIError(f"--output {output_dir} is the current folder or holds it; the results replace the folder")
+    if output_dir.is_dir():
+        foreign = sorted(
+            entry.name
+            for entry in output_dir.iterdir()
+            if entry.name not in RESULT_ENTRIES and not is_temporary(entry.name)
+        )
+        if foreign:
+            raise CLIError(
+                f"--output {output_dir} holds files that are not results of avs-robust segment (e.g. "
+                f"{foreign[:3]}); the results replace the folder, so pass a new or empty folder"
+            )
+    return output_dir
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,24 +121,20 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--audio {args.audio} does not exist or is not a file")
     if condition.source is not None and not condition.source.is_file():
         raise CLIError(f"off-screen audio file {condition.source} does not exist or is not a file")
+    output_dir = _check_output(args.output)
 
     import torch
-    from transformers import pipeline  # the task is registered by importing `modeling_avs` (this package)
 
-    from ..pipelines import HOW_TO_GET_A_MODEL, model_location_problem
+    from ..pipelines import load_segmenter
 
-    problem = model_location_problem(args.model)
-    if problem:
-        raise CLIError(problem)
     try:
-        segmenter = pipeline(
-            "audio-visual-segmentation",
-            model=args.model,
+        segmenter = load_segmenter(
+            args.model,
             device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"),
             trust_remote_code=args.trust_remote_code,
         )
     except (OSError, ValueError) as error:
-        raise CLIError(f"cannot load the model {args.model!r}: {error}. {HOW_TO_GET_A_MODEL}") from error
+        raise CLIError(f"cannot load the model {args.model}: {error}") from error
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MediaWarning)
@@ -134,8 +164,8 @@ def run(args: argparse.Namespace) -> int:
         "gate_threshold": args.gate_threshold,
         "warnings": notes,
     }
-    output_dir = Path(args.output)
-    report = save_results(results, output_dir, args.overlay, summary)
+    with reporting_full_disk("--output", output_dir, "the previous content of the folder is unchanged"):
+        report = save_results(results, output_dir, args.overlay, summary)
     print(
         f"{len(results)} frames, mean correspondence score {report['mean_score']:.3f}, "
         f"foreground ratio (FPR) {report['fpr']:.4f} -> {output_dir}"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from .main import CLIError
+from .output_paths import check_output_folder, reporting_full_disk
 
 
 def _recipe_overrides(args: argparse.Namespace) -> dict:
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CLIError(str(error)) from error
     model_config = _load_model_config(args.model_config)
-    output_dir = Path(args.output_dir)
+    output_dir = check_output_folder(args.output_dir, "--output-dir")
     hub_model_id = None
     if args.push_to_hub:
         from ..hub import HubAccessError, check_hub_access
@@ -70,22 +71,23 @@ def run(args: argparse.Namespace) -> int:
     from ..training.train import train
 
     try:
-        summary = train(
-            recipe,
-            output_dir=output_dir,
-            dataset=args.dataset,
-            model_config=model_config,
-            pretrained_model=args.pretrained_model,
-            unseen_audio=args.unseen_audio,
-            synthetic_videos=args.synthetic_videos,
-            seed=args.seed,
-            resume=args.resume,
-            max_steps=args.max_steps,
-            evaluate_every_epoch=not args.no_eval,
-            per_frame=args.per_frame,
-            hub_model_id=hub_model_id,
-            hub_token=args.hub_token,
-        )
+        with reporting_full_disk("--output-dir", output_dir, "resume from the last complete checkpoint with --resume"):
+            summary = train(
+                recipe,
+                output_dir=output_dir,
+                dataset=args.dataset,
+                model_config=model_config,
+                pretrained_model=args.pretrained_model,
+                unseen_audio=args.unseen_audio,
+                synthetic_videos=args.synthetic_videos,
+                seed=args.seed,
+                resume=args.resume,
+                max_steps=args.max_steps,
+                evaluate_every_epoch=not args.no_eval,
+                per_frame=args.per_frame,
+                hub_model_id=hub_model_id,
+                hub_token=args.hub_token,
+            )
     except (ValueError, FileNotFoundError) as error:
         raise CLIError(str(error)) from error
     print(f"saved the trained model, its processor and model card to {output_dir}")

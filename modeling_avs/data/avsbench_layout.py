@@ -27,11 +27,14 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 from PIL import Image
 
 from .schema import NUM_FRAMES, check_config, groups_of
 
+IMAGE_FORMATS = ("PNG",)
+FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 DISK_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 CONFIG_FOLDERS = {"s4": "Single-source", "ms3": "Multi-sources"}
 META_FILES = {"s4": "s4_meta_data.csv", "ms3": "ms3_meta_data.csv"}
@@ -95,10 +98,19 @@ def locate_config_root(avsbench_root: str | Path, config: str) -> Path:
     )
 
 
+def _utf8_error(path: Path, error: UnicodeDecodeError) -> AVSBenchLayoutError:
+    return AVSBenchLayoutError(
+        f"{path} is not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8 (AVSBench's CSVs are)"
+    )
+
+
 def _read_csv(path: Path, min_columns: int) -> list[tuple[int, list[str]]]:
-    """Data rows `(line number, cells)` of a CSV with a header; rows with fewer cells raise an error."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
+    """Data rows `(line number, cells)` of a UTF-8 CSV with a header; rows with fewer cells raise an error."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except UnicodeDecodeError as error:
+        raise _utf8_error(path, error) from error
     if not rows:
         raise AVSBenchLayoutError(f"{path} is empty")
     short = [number for number, row in enumerate(rows[1:], start=2) if row and len(row) < min_columns]
@@ -115,40 +127,52 @@ def read_avss_objects(metadata_csv: str | Path) -> dict[str, list[str]]:
             f"AVSBench-semantic metadata {path} not found; MS3 object names come from its rows with label 'v1m' "
             "(pass --avss-metadata FILE)"
         )
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"vid", "a_obj", "label"} - set(reader.fieldnames or ())
-        if missing:
-            raise AVSBenchLayoutError(f"{path} lacks the column(s) {sorted(missing)}")
-        return {row["vid"].strip(): row["a_obj"].strip().split("_") for row in reader if row["label"].strip() == "v1m"}
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"vid", "a_obj", "label"} - set(reader.fieldnames or ())
+            if missing:
+                raise AVSBenchLayoutError(f"{path} lacks the column(s) {sorted(missing)}")
+            return {
+                row["vid"].strip(): row["a_obj"].strip().split("_") for row in reader if row["label"].strip() == "v1m"
+            }
+    except UnicodeDecodeError as error:
+        raise _utf8_error(path, error) from error
 
 
 def _check_image(path: Path, problems: list[str]) -> tuple[int, int] | None:
-    """Decode an image fully; returns its size or records a problem."""
+    """Decode an image fully (PNG only: AVSBench's format, whatever else the file holds is a problem); returns its
+    size or records a problem."""
     if not path.is_file():
         problems.append(f"missing file {path}")
         return None
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=IMAGE_FORMATS) as image:
             image.load()
             return image.size
+    except Image.UnidentifiedImageError:
+        problems.append(f"cannot decode image {path}: it is not a PNG image, or is corrupt")
     except (OSError, SyntaxError, ValueError) as error:
         problems.append(f"cannot decode image {path}: {error}")
-        return None
+    return None
 
 
 def _check_audio(path: Path, problems: list[str]) -> None:
+    """Records a problem when the audio file is missing, unreadable, empty or (floating-point WAV) not finite."""
     if not path.is_file():
         problems.append(f"missing file {path}")
         return
     try:
         info = sf.info(str(path))
-        sf.read(str(path), frames=16, dtype="float32")
+        # PCM cannot hold NaN; floating-point files are read whole to find NaN or infinite samples.
+        waveform, _ = sf.read(str(path), frames=-1 if info.subtype in FLOAT_SUBTYPES else 16, dtype="float32")
     except (RuntimeError, sf.LibsndfileError) as error:
         problems.append(f"cannot decode audio {path}: {error}")
         return
     if info.frames == 0:
         problems.append(f"audio {path} holds no samples")
+    elif not np.all(np.isfinite(waveform)):
+        problems.append(f"audio {path} contains NaN or infinite samples")
 
 
 def check_video(source: VideoSource, required_masks: int, problems: list[str]) -> None:

@@ -19,6 +19,59 @@ def mask_from_image(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L")) != 0
 
 
+PREDICTION_INPUT_TYPES = ("probabilities", "binary")
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def prediction_from_image(image: Image.Image, input_type: str) -> np.ndarray:
+    """
+    Read a prediction image explicitly by its mode; whatever would be a guess is a `ValueError`:
+
+    - `"binary"` → bool `[H, W]`, foreground where non-zero ([`mask_from_image`]: any integer mode, 8- or 16-bit);
+      a floating-point image (`F`) must hold only 0 and 1.
+    - `"probabilities"` → float32 `[H, W]` in [0, 1]: 8-bit grey (`L`) `value / 255`, 16-bit grey (`I;16`, or `I`
+      within 0-65535) `value / 65535`, floating point (`F`) as is (it must lie in [0, 1]), 1-bit (`1`) 0 or 1, and
+      RGB only when it is grey (R = G = B) as `value / 255`. Colour, palette and alpha images are an error.
+    """
+    if input_type not in PREDICTION_INPUT_TYPES:
+        raise ValueError(f"input_type must be one of {PREDICTION_INPUT_TYPES}, got {input_type!r}")
+    values = np.asarray(image) if image.mode in ("F", *_SIXTEEN_BIT_MODES) else None
+    if image.mode == "F" and not np.all(np.isfinite(values)):
+        raise ValueError("is a floating-point image with NaN or infinite values")
+    if input_type == "binary":
+        if image.mode == "F" and not np.isin(values, (0.0, 1.0)).all():
+            raise ValueError(
+                "is a floating-point image with values other than 0 and 1, not a binary mask (use --input-type "
+                "probabilities for probability maps)"
+            )
+        return values != 0 if values is not None else mask_from_image(image)
+    if image.mode == "L":
+        return np.asarray(image, dtype=np.float32) / 255
+    if image.mode == "1":
+        return np.asarray(image, dtype=np.float32)
+    if image.mode == "F":
+        if values.min(initial=0.0) < 0 or values.max(initial=0.0) > 1:
+            raise ValueError(
+                f"is a floating-point image with values in [{values.min()}, {values.max()}]; probabilities must lie "
+                "in [0, 1]"
+            )
+        return values.astype(np.float32)
+    if image.mode in _SIXTEEN_BIT_MODES:
+        if values.min(initial=0) < 0 or values.max(initial=0) > 65535:
+            raise ValueError(
+                "is a 32-bit integer image with values outside 0-65535; save probabilities as 8 or 16 bits"
+            )
+        return values.astype(np.float32) / 65535
+    if image.mode == "RGB":
+        rgb = np.asarray(image)
+        if (rgb == rgb[..., :1]).all():
+            return rgb[..., 0].astype(np.float32) / 255
+    raise ValueError(
+        f"is a {image.mode} image; probability maps must be greyscale (8-bit, 16-bit or floating point in [0, 1], or "
+        "RGB with equal channels)"
+    )
+
+
 def load_reference_masks(
     dataset: str | datasets.Dataset, split: str = "test", config: str | None = None
 ) -> dict[str, list[np.ndarray | None]]:

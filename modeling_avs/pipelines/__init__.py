@@ -12,6 +12,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "DEFAULT_MODEL",
             "HOW_TO_GET_A_MODEL",
             "REPRODUCE_OUTPUT_DIR",
+            "load_segmenter",
             "model_location_problem",
         ],
     },

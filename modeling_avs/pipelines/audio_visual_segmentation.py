@@ -12,7 +12,9 @@ from PIL import Image
 from transformers import Pipeline
 
 from ..audio_conditions import AudioCondition
+from ..audio_conversion import check_sampling_rate
 from ..configuration_audio_visual_segmentation import AUDIO_VISUAL_SEGMENTATION_TASK
+from ..image_conversion import to_rgb_frame
 from ..media import MediaError, MediaLimits, MediaWarning, clip_seconds, media_kind, read_audio, read_image, read_video
 from ..modeling_outputs import AudioVisualSegmentationOutput
 from ..similarity_head import similarity_gate
@@ -22,25 +24,6 @@ FRAME_TIME_OFFSET = 15 / 16  # frames of images and frame lists are placed near 
 
 def _is_frame(value: Any) -> bool:
     return isinstance(value, (Image.Image, np.ndarray, torch.Tensor))
-
-
-def _to_rgb_array(frame: Image.Image | np.ndarray | torch.Tensor, what: str) -> np.ndarray:
-    """
-    A frame as uint8 `[H, W, 3]` from a PIL image, an `[H, W, 3]` / `[H, W]` array or a `[3, H, W]` tensor;
-    float values in [0, 1] are scaled by 255, other values are clipped to [0, 255].
-    """
-    if isinstance(frame, Image.Image):
-        return np.array(frame.convert("RGB"))
-    array = frame.detach().cpu().numpy() if isinstance(frame, torch.Tensor) else np.asarray(frame)
-    if array.ndim == 3 and array.shape[0] == 3 and array.shape[-1] != 3:
-        array = array.transpose(1, 2, 0)
-    if array.ndim == 2:
-        array = np.repeat(array[..., None], 3, axis=-1)
-    if array.ndim != 3 or array.shape[-1] != 3:
-        raise ValueError(f"{what} must be an RGB image [H, W, 3] or [3, H, W], got shape {list(array.shape)}")
-    if array.dtype != np.uint8:
-        array = np.clip(array * 255.0 if array.max() <= 1.0 else array, 0, 255).astype(np.uint8)
-    return array
 
 
 class AudioVisualSegmentationPipeline(Pipeline):
@@ -55,6 +38,8 @@ class AudioVisualSegmentationPipeline(Pipeline):
       `{"array", "sampling_rate"}` dict): the image is shown for every second of the audio, T = its length in
       seconds (an image without audio counts as a `config.num_frames`-second clip);
     - a list of frames (PIL images or arrays, one per second) plus `audio`: T = the number of frames;
+      frames are converted to 8-bit RGB by the rules of `modeling_avs.image_conversion` (16-bit scaled, floats in
+      [0, 1] scaled, values outside [0, 255] or NaN an error, at least 8 pixels per side);
     - a dict `{"video" | "image" | "frames": ..., "audio": ..., "sampling_rate": ...}`.
 
     A list of paths or dicts is a batch of inputs. The model sees the clip in windows of `config.num_frames`
@@ -92,7 +77,9 @@ class AudioVisualSegmentationPipeline(Pipeline):
 
     def __call__(self, inputs, **kwargs):
         """Run on one input or a batch (list of paths/dicts); a list of frames is one clip, not a batch."""
-        if isinstance(inputs, (list, tuple)) and inputs and all(_is_frame(item) for item in inputs):
+        if isinstance(inputs, (list, tuple)) and not inputs:
+            raise ValueError("`inputs` is an empty list: pass a video or image, a list of frames, or a batch of them")
+        if isinstance(inputs, (list, tuple)) and all(_is_frame(item) for item in inputs):
             inputs = {"frames": list(inputs)}
         return super().__call__(inputs, **kwargs)
 
@@ -137,24 +124,32 @@ class AudioVisualSegmentationPipeline(Pipeline):
 
     # ----------------------------------------------------------------------------------------------- inputs
 
-    def _load_audio(self, audio, sampling_rate: int | None, limits: MediaLimits) -> tuple[np.ndarray | None, int]:
-        """User audio (path, array + `sampling_rate`, or `{"array", "sampling_rate"}`) → `[samples(, channels)]`."""
+    def _load_audio(
+        self, audio, sampling_rate: int | None, limits: MediaLimits
+    ) -> tuple[np.ndarray | None, int | None, bool]:
+        """
+        User audio (path, array + `sampling_rate`, or `{"array", "sampling_rate"}`) → `[samples(, channels)]` cut
+        to `limits.max_seconds`, its rate, and whether it was longer.
+        """
         if audio is None:
-            return None, None
+            return None, None, False
         if isinstance(audio, (str, Path)):
-            return read_audio(audio, limits)
-        if isinstance(audio, dict):
-            if "array" not in audio or "sampling_rate" not in audio:
-                raise ValueError("an audio dict needs the keys 'array' and 'sampling_rate'")
-            audio, sampling_rate = audio["array"], audio["sampling_rate"]
-        if sampling_rate is None:
-            raise ValueError("`sampling_rate` is required when `audio` is given as a waveform")
-        waveform = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
-        if waveform.ndim not in (1, 2) or waveform.shape[0] == 0:
-            raise ValueError(
-                f"`audio` must be a non-empty [samples] or [samples, channels] array, got {waveform.shape}"
-            )
-        return waveform[: limits.max_seconds * int(sampling_rate)], int(sampling_rate)
+            waveform, sampling_rate = read_audio(audio, limits)
+        else:
+            if isinstance(audio, dict):
+                if "array" not in audio or "sampling_rate" not in audio:
+                    raise ValueError("an audio dict needs the keys 'array' and 'sampling_rate'")
+                audio, sampling_rate = audio["array"], audio["sampling_rate"]
+            if sampling_rate is None:
+                raise ValueError("`sampling_rate` is required when `audio` is given as a waveform")
+            sampling_rate = check_sampling_rate(sampling_rate)
+            waveform = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
+            if waveform.ndim not in (1, 2) or waveform.shape[0] == 0:
+                raise ValueError(
+                    f"`audio` must be a non-empty [samples] or [samples, channels] array, got {waveform.shape}"
+                )
+        max_samples = limits.max_seconds * sampling_rate
+        return waveform[:max_samples], sampling_rate, len(waveform) > max_samples
 
     def _read_visual(self, inputs, limits: MediaLimits) -> dict[str, Any]:
         """Normalise the visual input → `{"frames", "times", "audio", "sampling_rate", "truncated", "still"}`."""
@@ -171,7 +166,7 @@ class AudioVisualSegmentationPipeline(Pipeline):
                 "source": str(inputs),
             }
         if _is_frame(inputs):
-            return {"frames": [_to_rgb_array(inputs, "the image")], "still": True}
+            return {"frames": [to_rgb_frame(inputs, "the image")], "still": True}
         raise ValueError(
             "inputs must be a video or image path, an image, a list of frames or a dict with 'video', 'image' or "
             f"'frames'; got {type(inputs).__name__}"
@@ -203,22 +198,22 @@ class AudioVisualSegmentationPipeline(Pipeline):
             if keys[0] == "frames":
                 if not isinstance(visual, (list, tuple)) or not visual:
                     raise ValueError("'frames' must be a non-empty list of images")
-                clip = {"frames": [_to_rgb_array(frame, f"frame {k}") for k, frame in enumerate(visual)]}
+                clip = {"frames": [to_rgb_frame(frame, f"frame {k}") for k, frame in enumerate(visual)]}
             else:
                 clip = self._read_visual(visual, limits)
         else:
             clip = self._read_visual(inputs, limits)
 
-        user_audio, user_rate = self._load_audio(audio, sampling_rate, limits)
+        user_audio, user_rate, audio_truncated = self._load_audio(audio, sampling_rate, limits)
         if user_audio is not None:
             clip["audio"], clip["sampling_rate"] = user_audio, user_rate
         waveform, rate = clip.get("audio"), clip.get("sampling_rate")
 
         frames = clip["frames"]
-        if clip.get("still"):
+        if clip.get("still"):  # the audio sets the clip's length, so audio cut to `max_seconds` truncates the clip
             seconds = clip_seconds(len(waveform) / rate) if waveform is not None else self.model.config.num_frames
             frames = frames * min(seconds, limits.max_seconds)
-            clip["truncated"] = seconds > limits.max_seconds
+            clip["truncated"] = seconds > limits.max_seconds or (user_audio is not None and audio_truncated)
         elif len(frames) > limits.max_seconds:
             frames = frames[: limits.max_seconds]
             clip["truncated"] = True

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from transformers import PrinterCallback
-from transformers.trainer_utils import get_last_checkpoint
 
 from ..atomic_files import atomic_directory, write_json_atomic
 from ..configuration_avsbench import AVSBenchConfig
+from ..training.checkpoints import last_complete_checkpoint
 from ..training.evaluation import Evaluation, GateCalibration, calibrate_gate, evaluate_model
 from ..training.model_card import build_model_card
 from ..training.recipes import TrainingRecipe
@@ -138,7 +138,7 @@ def train_row(
     )
     if not progress:
         trainer.remove_callback(PrinterCallback)  # the per-step log lines
-    trainer.train(resume_from_checkpoint=get_last_checkpoint(str(run_dir)))
+    trainer.train(resume_from_checkpoint=last_complete_checkpoint(run_dir))
     training = {
         "settings": expected,
         "train_runtime_s": trainer.state.log_history[-1].get("train_runtime"),

@@ -6,6 +6,7 @@ from ..lazy_module import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
+        "checkpoints": ["checkpoint_problem", "last_complete_checkpoint"],
         "collator": ["AVSDataCollator", "AVSFeaturizer", "FeaturizedSamples"],
         "negative_sampling": ["BalancedNegativeDataset", "num_negative_pairs", "plan_epoch"],
         "recipes": ["RECIPES", "TrainingRecipe", "get_recipe"],

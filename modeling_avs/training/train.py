@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
+from transformers.trainer_utils import IntervalStrategy
 
 from ..atomic_files import write_json_atomic, write_text_atomic
 from ..data.loading import load_avs_dataset
@@ -16,6 +16,7 @@ from ..data.schema import CONDITIONS
 from ..data.synthetic import SYNTHETIC_DATASET_ID, make_synthetic_dataset
 from ..hub import upload_folder
 from ..metrics.report import results_to_markdown
+from .checkpoints import last_complete_checkpoint
 from .collator import AVSDataCollator, AVSFeaturizer, FeaturizedSamples
 from .evaluation import evaluate_model
 from .model_card import build_model_card
@@ -60,7 +61,7 @@ def train(
         model_config, pretrained_model: see [`build_model`].
         unseen_audio: folder of extra negative clips added to the evaluation conditions.
         seed: seed of the model initialisation, the data order and the negative draws.
-        resume: continue from the last checkpoint in `output_dir`.
+        resume: continue from the newest complete checkpoint in `output_dir` (see `last_complete_checkpoint`).
         max_steps: stop after this many optimiser steps (overrides the epochs).
         evaluate_every_epoch: score the validation split (all conditions) after each epoch and keep the best model
             by `recipe.model_selection_metric`.
@@ -104,9 +105,9 @@ def train(
         extra_eval_audio=extra_audio,
         drop_unsupervised_frames=per_frame,
     )
-    checkpoint = get_last_checkpoint(str(output_dir)) if resume and output_dir.is_dir() else None
+    checkpoint = last_complete_checkpoint(output_dir) if resume else None
     if resume and checkpoint is None:
-        raise ValueError(f"--resume: no checkpoint-* folder in {output_dir}")
+        raise ValueError(f"--resume: no complete checkpoint-* folder in {output_dir}")
     train_metrics = trainer.train(resume_from_checkpoint=checkpoint).metrics
     trainer.save_model(str(output_dir))
     summary = {"output_dir": str(output_dir), "train_metrics": train_metrics, "test_results": None}
