@@ -49,6 +49,10 @@ class AudioVisualSegmentationConfig(PreTrainedConfig):
         similarity_positive_weight (`float`, defaults to 1.0):
             Weight of the positive pairs in the similarity BCE (negatives weigh 1); below 1 it balances the recipe's
             mostly positive pairs. 1 is the paper's plain BCE.
+        segmentation_loss_on_negatives (`bool`, defaults to `True`):
+            Whether the mask loss sees the negative pairs' (empty) masks. `False` (our extension, with presence gating)
+            leaves the negatives to the pair loss: their masks are emptied by the presence score, and the mask head
+            only learns the objects of positive pairs.
         presence_gating (`bool`, defaults to `False`):
             Our extension: `forward` returns the mask logits of `sigmoid(m) · sigmoid(p)`, the mask probability scaled
             by the frame's presence score `sigmoid(p)` (p = the similarity head's pair logit), in training and at
@@ -77,6 +81,7 @@ class AudioVisualSegmentationConfig(PreTrainedConfig):
     similarity_loss_weight: float = 1.0
     similarity_learnable_scale: bool = False
     similarity_positive_weight: float = 1.0
+    segmentation_loss_on_negatives: bool = True
     presence_gating: bool = False
     inference_gate_threshold: float | None = None
     mask_head_channels: list[int] | tuple[int, ...] = (128, 32)

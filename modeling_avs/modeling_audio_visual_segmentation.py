@@ -154,6 +154,16 @@ class AudioVisualSegmentationPreTrainedModel(CheckedLoadingMixin, PreTrainedMode
                 raise ValueError(f"`{name}` must have shape [N] = [{total_frames}], got {list(value.shape)}.")
         return labels
 
+    def segmentation_frames(
+        self, label_mask: torch.Tensor | None, pair_labels: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """The frames the mask loss sees: those of `label_mask` (all when None), less the negative pairs when
+        `config.segmentation_loss_on_negatives` is False."""
+        if self.config.segmentation_loss_on_negatives or pair_labels is None:
+            return label_mask
+        positives = pair_labels > 0
+        return positives if label_mask is None else label_mask.to(torch.bool) & positives
+
     @staticmethod
     def select_supervised(label_mask: torch.Tensor | None, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Keep the frames of `label_mask` (all frames when it is None) in every tensor."""

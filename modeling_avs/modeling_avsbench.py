@@ -220,7 +220,8 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
 
         segmentation_loss = None
         if labels is not None:
-            segmentation_loss = self._segmentation_loss(logits, labels, label_mask, projected, audio_features)
+            frames = self.segmentation_frames(label_mask, pair_labels)
+            segmentation_loss = self._segmentation_loss(logits, labels, frames, projected, audio_features)
         return self.build_output(
             logits,
             similarity,
@@ -250,9 +251,12 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
         projected: list[torch.Tensor],
         audio_features: list[torch.Tensor],
     ) -> torch.Tensor:
-        """Per-pixel BCE on the supervised frames (+ `sa_loss_weight` × the MS3 masked AV KL loss)."""
+        """Per-pixel BCE on the supervised frames (0 without any; + `sa_loss_weight` × the MS3 masked AV KL loss)."""
         selected_logits, selected_labels = self.select_supervised(label_mask, logits[:, 0], labels)
-        loss = F.binary_cross_entropy_with_logits(selected_logits, selected_labels)
+        if len(selected_logits):
+            loss = F.binary_cross_entropy_with_logits(selected_logits, selected_labels)
+        else:  # e.g. a batch of negative pairs with `segmentation_loss_on_negatives=False`
+            loss = logits.sum() * 0
         if self.config.sa_loss_weight > 0:
             tpavi_maps = [projected[stage] for stage in sorted(self.config.tpavi_stages)]
             map_loss = masked_av_kl_loss(logits, tpavi_maps, audio_features, self.config.sa_loss_normalize_features)

@@ -423,7 +423,8 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
 
         segmentation_loss = None
         if labels is not None:
-            segmentation_loss = self._segmentation_loss(logits, mask_features, labels, label_mask, pair_labels)
+            frames = self.segmentation_frames(label_mask, pair_labels)
+            segmentation_loss = self._segmentation_loss(logits, mask_features, labels, frames, pair_labels)
         return self.build_output(
             logits,
             similarity,
@@ -479,8 +480,8 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
         mask_mean = mask_features.mean(dim=1, keepdim=True)
         pairs = pair_labels if pair_labels is not None else torch.ones_like(labels[:, 0, 0])
         logits, mask_mean, labels, pairs = self.select_supervised(label_mask, logits[:, 0], mask_mean, labels, pairs)
-        if labels.shape[0] == 0:
-            raise ValueError("`label_mask` selects no frame; pass `labels=None` for a batch without masks.")
+        if labels.shape[0] == 0:  # e.g. a batch of negative pairs with `segmentation_loss_on_negatives=False`
+            return mask_features.sum() * 0
         mix = F.interpolate(mask_mean, size=labels.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
         loss = dice_loss(logits, labels) + self.config.mix_loss_weight * dice_loss(mix, labels)
         negatives = pairs == 0

@@ -243,6 +243,22 @@ class AudioVisualSegmentationTesterMixin(ModelTesterMixin):
             model.similarity_head.logit_bias.fill_(30.0)  # a certain presence leaves the masks as they were
             torch.testing.assert_close(model(**inputs).logits, plain, atol=1e-4, rtol=0)
 
+    def test_negatives_can_be_left_out_of_the_mask_loss(self):
+        model = self.make_model(segmentation_loss_on_negatives=False)
+        inputs, labels = self.get_inputs(), self.get_labels()
+        frames = self.frames(2)
+        pairs = torch.tensor([1.0, 0.0] * (frames // 2))
+        with torch.no_grad():
+            mixed = model(**inputs, labels=labels["labels"], pair_labels=pairs)
+            model.config.segmentation_loss_on_negatives = True
+            positives_only = model(**inputs, labels=labels["labels"], pair_labels=pairs, label_mask=pairs.bool())
+            with_negatives = model(**inputs, labels=labels["labels"], pair_labels=pairs)
+            model.config.segmentation_loss_on_negatives = False
+            negatives = model(**inputs, labels=labels["labels"], pair_labels=torch.zeros(frames))
+        torch.testing.assert_close(mixed.segmentation_loss, positives_only.segmentation_loss)
+        assert not torch.allclose(mixed.segmentation_loss, with_negatives.segmentation_loss)
+        assert negatives.segmentation_loss.item() == 0.0 and negatives.similarity_loss > 0
+
     def test_audio_embeds_path_equals_input_features_path(self, model):
         inputs = self.get_inputs()
         with torch.no_grad():

@@ -86,8 +86,9 @@ VARIANTS: tuple[Variant, ...] = (
         "ours",
         "ours: presence-gated masks [ext.]",
         "extension: (c) + presence gating inside forward (mask probability × sigmoid of the pair logit), a "
-        "learnable pair-logit temperature and bias, positive pairs weighted 0.25 in the pair BCE, 20 % negatives "
-        "with noise among them and off-screen sounds twice as often (silence, noise, off-screen ×2)",
+        "learnable pair-logit temperature and bias, positive pairs weighted 0.5 in the pair BCE, negatives left "
+        "to the pair loss (the mask loss sees positive pairs only), 20 % negatives with noise among them and "
+        "off-screen sounds twice as often (silence, noise, off-screen ×2)",
         extension=True,
         recipe={
             "similarity_loss_weight": 1.0,
@@ -95,8 +96,12 @@ VARIANTS: tuple[Variant, ...] = (
             "train_negative_conditions": ("silence", "noise", "offscreen", "offscreen"),
         },
         model={
-            "*": {"similarity_learnable_scale": True, "similarity_positive_weight": 0.25, "presence_gating": True},
-            "avsegformer": {"negative_segmentation_loss": "bce"},
+            "*": {
+                "similarity_learnable_scale": True,
+                "similarity_positive_weight": 0.5,
+                "segmentation_loss_on_negatives": False,
+                "presence_gating": True,
+            },
         },
     ),
 )
