@@ -302,3 +302,22 @@ def test_encoder_pretraining_threads_are_restored():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_seed_summary_gives_mean_and_spread_of_every_table_number(smoke_run):
+    import copy
+
+    from modeling_avs.reproduction.seeds import seed_summary
+
+    first = smoke_run[2]
+    second = copy.deepcopy(first)
+    second["seed"] = 7
+    positive = second["architectures"]["avsbench"]["variants"]["ours"]["results"]["conditions"]["positive"]
+    original = positive["miou"]
+    positive["miou"] = original + 0.02
+    summary = seed_summary([first, second])
+    assert summary.startswith("Seeds 42, 7")
+    ours = next(line for line in summary.splitlines() if line.startswith("| ours"))
+    mean, spread = 100 * (original + 0.01), 100 * 0.02 / math.sqrt(2)
+    assert ours.split(" | ")[1] == f"{mean:.2f} ± {spread:.2f}"
+    assert "## AVSegFormer" in summary and "| avsbench.ours_removes_bias |" in summary

@@ -57,6 +57,17 @@ class ReproductionData:
         return AVSDataCollator(list(samples.conditions), self.featurizer, "all", return_references=True)
 
 
+_DATA: dict[tuple, ReproductionData] = {}  # per process: the data of (size, seed, unseen-audio folder)
+
+
+def data_for(size: ReproductionSize, seed: int, unseen_audio: Path | None = None) -> ReproductionData:
+    """`prepare_data`, once per process (a worker process trains several rows on the same data)."""
+    key = (size.name, seed, None if unseen_audio is None else str(unseen_audio))
+    if key not in _DATA:
+        _DATA[key] = prepare_data(size, seed, unseen_audio)
+    return _DATA[key]
+
+
 def prepare_data(size: ReproductionSize, seed: int, unseen_audio: Path | None = None) -> ReproductionData:
     """The benchmark of `size` and `seed` (in memory), the processor, and the evaluation samples (cached features)."""
     real = load_unseen_clips(unseen_audio) if unseen_audio is not None else {}
@@ -96,4 +107,4 @@ def prepare_data(size: ReproductionSize, seed: int, unseen_audio: Path | None = 
     )
 
 
-__all__ = ["DATASET_ID", "ReproductionData", "prepare_data"]
+__all__ = ["DATASET_ID", "ReproductionData", "data_for", "prepare_data"]

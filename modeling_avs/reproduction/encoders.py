@@ -4,9 +4,9 @@ row of both architectures."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from contextlib import contextmanager
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -24,8 +24,8 @@ from ..training.encoder_pretraining import (
     pretrain_classifier,
     sound_class_examples,
 )
-from .data import ReproductionData
-from .sizes import ReproductionSize
+from .data import ReproductionData, data_for
+from .sizes import SIZES, ReproductionSize
 
 ENCODERS = ("audio_encoder", "backbone")
 FOLDER = "pretrained_encoders"
@@ -57,75 +57,75 @@ def load_encoders(output: Path, size: ReproductionSize, seed: int) -> dict[str, 
     return {name: load_file(directory / f"{name}.safetensors") for name in ENCODERS}
 
 
-def pretrain_encoders(output: Path, data: ReproductionData, size: ReproductionSize, seed: int) -> dict[str, dict]:
+def pretrain_encoder(name: str, data: ReproductionData, size: ReproductionSize, seed: int) -> tuple[dict, dict]:
     """
-    Pretrain the audio encoder on the training split's sounds and the backbone on `size.visual_pretraining_frames`
-    generated frames (seed `seed + 1`: none is a benchmark video; the training split's frames when 0) for
-    `size.visual_pretraining_epochs`, both as
-    classifiers of the S4 categories, on every core; save them in `output/pretrained_encoders/` (reused by a rerun
-    with the same settings) and return their state dicts.
+    Pretrain one shared encoder as a classifier of the S4 categories and return its state dict and a summary: the
+    audio encoder (`"audio_encoder"`) on the training split's sounds for `size.audio_pretraining_epochs`, the
+    backbone (`"backbone"`) on `size.visual_pretraining_frames` generated frames (seed `seed + 1`: none is a
+    benchmark video; the training split's frames when 0) for `size.visual_pretraining_epochs`. Both start from the
+    same seeded template, so the result does not depend on which process runs it or on the other encoder.
     """
-    encoders = load_encoders(output, size, seed)
-    if encoders is not None:
-        return encoders
+    if name not in ENCODERS:
+        raise ValueError(f"unknown encoder {name!r}; choose one of {ENCODERS}")
     torch.manual_seed(seed)
     architecture, config = next(iter(size.model_configs.items()))
     template = AutoModel.from_config(AutoConfig.for_model(architecture, **config))
-    audio, backbone = template.audio_encoder, template.backbone
     processor = data.processor
     train_split = undecoded_audio(data.train_split)
-    sounds, sound_labels, categories = sound_class_examples(train_split, processor.feature_extractor)
-    if size.visual_pretraining_frames:  # uint8 frames, normalised batch by batch (50,000 in float: 600 MB)
-        frames, frame_labels = generated_object_frames(
-            size.visual_pretraining_frames, size.image_size, categories, seed + 1
-        )
-        prepare = partial(normalize_frames, image_processor=processor.image_processor)
+    categories = sorted(set(train_split["category"]))
+    if name == "audio_encoder":
+        encoder, epochs = template.audio_encoder, size.audio_pretraining_epochs
+        inputs, labels, _ = sound_class_examples(train_split, processor.feature_extractor, categories)
+        width = encoder.config.embedding_size
+
+        def embed(features: torch.Tensor) -> torch.Tensor:
+            return encoder(features).audio_embeds
+
     else:
-        frames, frame_labels = object_class_examples(train_split, processor.image_processor, categories)
-        prepare = torch.nn.Identity()
+        encoder, epochs = template.backbone, size.visual_pretraining_epochs
+        if size.visual_pretraining_frames:  # uint8 frames, normalised batch by batch (50,000 in float: 600 MB)
+            inputs, labels = generated_object_frames(
+                size.visual_pretraining_frames, size.image_size, categories, seed + 1
+            )
+            prepare = partial(normalize_frames, image_processor=processor.image_processor)
+        else:
+            inputs, labels = object_class_examples(train_split, processor.image_processor, categories)
+            prepare = torch.nn.Identity()
+        width = encoder.channels[-1]
 
-    def embed_frames(frames: torch.Tensor) -> torch.Tensor:
-        return backbone(prepare(frames)).feature_maps[-1].mean(dim=(2, 3))
+        def embed(frames: torch.Tensor) -> torch.Tensor:
+            return encoder(prepare(frames)).feature_maps[-1].mean(dim=(2, 3))
 
-    with all_cores():
-        accuracy = {
-            "audio_encoder": pretrain_classifier(
-                audio,
-                lambda features: audio(features).audio_embeds,
-                audio.config.embedding_size,
-                sounds,
-                sound_labels,
-                len(categories),
-                epochs=size.audio_pretraining_epochs,
-                seed=seed,
-            ),
-            "backbone": pretrain_classifier(
-                backbone,
-                embed_frames,
-                backbone.channels[-1],
-                frames,
-                frame_labels,
-                len(categories),
-                epochs=size.visual_pretraining_epochs,
-                seed=seed,
-            ),
-        }
-    encoders = {"audio_encoder": audio.state_dict(), "backbone": backbone.state_dict()}
-    summary = {
-        "categories": categories,
-        "train_accuracy": accuracy,
-        "epochs": {"audio_encoder": size.audio_pretraining_epochs, "backbone": size.visual_pretraining_epochs},
-        "backbone_frames": len(frame_labels),
-        "settings": encoder_settings(size, seed),
-    }
+    accuracy = pretrain_classifier(encoder, embed, width, inputs, labels, len(categories), epochs=epochs, seed=seed)
+    summary = {"categories": categories, "train_accuracy": accuracy, "epochs": epochs, "examples": len(labels)}
+    return encoder.state_dict(), summary
+
+
+def pretrain_task(
+    size_name: str, seed: int, unseen_audio: Path | None, name: str, every_core: bool
+) -> tuple[dict, dict]:
+    """`pretrain_encoder(name, ...)` on this process's data (built once per process): on one core in a worker process
+    (the other encoder trains beside it), on every core when `every_core`."""
+    size = SIZES[size_name]
+    data = data_for(size, seed, unseen_audio)
+    with all_cores() if every_core else contextlib.nullcontext():
+        return pretrain_encoder(name, data, size, seed)
+
+
+def save_encoders(output: Path, size: ReproductionSize, seed: int, pretrained: dict[str, tuple[dict, dict]]) -> dict:
+    """Save the pretrained encoders (`{name: (state dict, summary)}`, see `pretrain_encoder`) in
+    `output/pretrained_encoders/` atomically, for this run's rows and a rerun with the same settings; return the state
+    dicts."""
+    summary = {name: info for name, (_, info) in pretrained.items()}
+    summary["settings"] = encoder_settings(size, seed)
     with atomic_directory(output / FOLDER) as temporary:
-        for name, state in encoders.items():
+        for name, (state, _) in pretrained.items():
             save_file({key: value.contiguous() for key, value in state.items()}, temporary / f"{name}.safetensors")
         write_json_atomic(temporary / "pretraining.json", summary)
-    return encoders
+    return {name: state for name, (state, _) in pretrained.items()}
 
 
-@contextmanager
+@contextlib.contextmanager
 def all_cores():
     """Run the block on every core, then restore the thread count: the encoder pretraining runs alone, and its
     batches of 64 frames are large enough to gain (measured: 694 vs 555 frames/s on 2 cores)."""
@@ -141,4 +141,13 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-__all__ = ["ENCODERS", "all_cores", "available_cores", "encoder_settings", "load_encoders", "pretrain_encoders"]
+__all__ = [
+    "ENCODERS",
+    "all_cores",
+    "available_cores",
+    "encoder_settings",
+    "load_encoders",
+    "pretrain_encoder",
+    "pretrain_task",
+    "save_encoders",
+]

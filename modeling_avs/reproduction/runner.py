@@ -9,6 +9,7 @@ training resumes from its last epoch checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import time
@@ -24,8 +25,8 @@ from tqdm.auto import tqdm
 from ..atomic_files import remove_stale_temporaries, write_json_atomic, write_text_atomic
 from ..pipelines.model_location import REPRODUCE_OUTPUT_DIR
 from ..training.evaluation import Evaluation, evaluate_model
-from .data import DATASET_ID, ReproductionData, prepare_data
-from .encoders import available_cores, pretrain_encoders
+from .data import DATASET_ID, ReproductionData, data_for
+from .encoders import ENCODERS, available_cores, load_encoders, pretrain_task, save_encoders
 from .figures import write_figures
 from .report import (
     architecture_markdown,
@@ -94,14 +95,33 @@ def reproduce(
     ]
     stages = tqdm(total=len(tasks) + 3, desc="reproduce", unit="stage", disable=not progress)
     stages.set_postfix_str("data")
-    data = prepare_data(scale, seed, unseen_audio)
+    data = data_for(scale, seed, unseen_audio)
     phases["data_s"] = _lap(start)
     stages.update()
-    stages.set_postfix_str("pretraining the shared encoders")
-    encoders = pretrain_encoders(output, data, scale, seed)
-    phases["encoder_pretraining_s"] = _lap(start, phases)
-    stages.update()
-    _train_rows(output, size, seed, unseen_audio, tasks, data, jobs, stages, progress)
+    workers = min(jobs, max(len(tasks), len(ENCODERS)))
+    pool = _worker_pool(workers) if workers > 1 else None
+    with pool or contextlib.nullcontext():
+        stages.set_postfix_str("pretraining the shared encoders")
+        encoders = load_encoders(output, scale, seed)
+        if encoders is None:  # each encoder on its own core, or one after the other on every core
+            calls = {name: (pretrain_task, size, seed, unseen_audio, name, pool is None) for name in ENCODERS}
+            encoders = save_encoders(output, scale, seed, _run(calls, pool, stages))
+        phases["encoder_pretraining_s"] = _lap(start, phases)
+        stages.update()
+        calls = {
+            f"{architecture} {name}": (
+                train_row,
+                size,
+                seed,
+                unseen_audio,
+                output,
+                architecture,
+                name,
+                progress and pool is None,
+            )
+            for architecture, name in tasks
+        }
+        _run(calls, pool, stages, count=True)
     phases["training_s"] = _lap(start, phases)
 
     stages.set_postfix_str("report and figures")
@@ -127,38 +147,28 @@ def _lap(start: float, phases: dict[str, float] | None = None) -> float:
     return time.perf_counter() - start - sum((phases or {}).values())
 
 
-def _train_rows(
-    output: Path,
-    size: str,
-    seed: int,
-    unseen_audio: Path | None,
-    tasks: list[tuple[str, str]],
-    data: ReproductionData,
-    jobs: int,
-    stages: tqdm,
-    progress: bool,
-) -> None:
-    """Train the `(architecture, variant)` rows of `tasks`, in `jobs` worker processes when there is more than one."""
-    workers = min(jobs, len(tasks))
-    pool = _worker_pool(workers) if workers > 1 else None
+def _run(calls: dict[str, tuple], pool: ProcessPoolExecutor | None, stages: tqdm, count: bool = False) -> dict:
+    """
+    Run `calls` (`{label: (function, *arguments)}`) in the worker processes of `pool`, or one after the other here
+    when there is no pool; return `{label: result}` (a worker's error is raised here). With `count`, the progress
+    bar advances with each finished call.
+    """
+    results = {}
     if pool is None:
-        for architecture, name in tasks:
-            stages.set_postfix_str(f"training {architecture} {name}")
-            train_row(output, size, seed, unseen_audio, architecture, name, data, progress)
-            stages.update()
-        return
-    with pool:
-        futures = {
-            pool.submit(train_row, output, size, seed, unseen_audio, architecture, name): f"{architecture} {name}"
-            for architecture, name in tasks
-        }
-        pending = list(futures.values())
-        stages.set_postfix_str(f"training {len(pending)} rows in {workers} processes")
-        for future in as_completed(futures):
-            future.result()  # re-raises a worker's error
-            pending.remove(futures[future])
-            stages.set_postfix_str(f"training: {len(pending)} rows left")
-            stages.update()
+        for label, (function, *arguments) in calls.items():
+            stages.set_postfix_str(label)
+            results[label] = function(*arguments)
+            stages.update(int(count))
+        return results
+    futures = {pool.submit(*call): label for label, call in calls.items()}
+    pending = list(calls)
+    stages.set_postfix_str(f"{len(pending)} in worker processes")
+    for future in as_completed(futures):
+        results[futures[future]] = future.result()  # re-raises a worker's error
+        pending.remove(futures[future])
+        stages.set_postfix_str(f"{len(pending)} left")
+        stages.update(int(count))
+    return results
 
 
 def _quiet_worker() -> None:

@@ -25,7 +25,7 @@ from ..training.evaluation import Evaluation, GateCalibration, calibrate_gate, e
 from ..training.model_card import build_model_card
 from ..training.recipes import TrainingRecipe
 from ..training.trainer import build_model, build_trainer, training_arguments
-from .data import DATASET_ID, ReproductionData, prepare_data
+from .data import DATASET_ID, ReproductionData, data_for
 from .encoders import load_encoders
 from .report import ARCHITECTURE_TITLES
 from .sizes import SIZES, ReproductionSize
@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 # The calibrated gate keeps the validation G-FPR within half the 0.5 % target: with 40 validation videos, a gate
 # calibrated exactly at the target exceeded it on the test split (measured: validation 0.49 % -> test 0.63 %).
 GATE_BUDGET = 0.0025
-_DATA: dict[tuple, ReproductionData] = {}  # per worker process: the data of (size, seed, unseen-audio folder)
 
 
 def settings(size: ReproductionSize, seed: int, recipe: TrainingRecipe, architecture: str) -> dict:
@@ -84,32 +83,25 @@ def new_model(architecture: str, recipe: TrainingRecipe, size: ReproductionSize,
     return model
 
 
-def data_for(size_name: str, seed: int, unseen_audio: Path | None) -> ReproductionData:
-    key = (size_name, seed, None if unseen_audio is None else str(unseen_audio))
-    if key not in _DATA:
-        _DATA[key] = prepare_data(SIZES[size_name], seed, unseen_audio)
-    return _DATA[key]
-
-
 def train_row(
-    output: Path,
     size_name: str,
     seed: int,
     unseen_audio: Path | None,
+    output: Path,
     architecture: str,
     name: str,
-    data: ReproductionData | None = None,
     progress: bool = False,
 ) -> None:
     """
     Train row `name` of `architecture`, evaluate it (test split + unseen sounds) and save its model folder; then the
     rows that gate it, each with its gate calibrated on the validation split. An interrupted training resumes from
-    its last epoch checkpoint under `runs/<architecture>/<name>/`. The result does not depend on the process it runs
-    in: same data, seed, initial weights and intra-op thread count.
+    its last epoch checkpoint under `runs/<architecture>/<name>/`. The data are built once per process (`data_for`):
+    the rows a process trains share its feature caches. The result does not depend on the process it runs in: same
+    data, seed, initial weights and intra-op thread count.
     """
     size = SIZES[size_name]
     limit_threads(size)
-    data = data if data is not None else data_for(size_name, seed, unseen_audio)
+    data = data_for(size, seed, unseen_audio)
     recipe = variant_recipe(architecture, size, name)
     encoders = load_encoders(output, size, seed)
     if encoders is None:
@@ -133,8 +125,15 @@ def train_row(
         seed=seed,
         disable_tqdm=not progress,
     )
+    data.featurizer.audio_encoder = model.audio_encoder  # the shared frozen encoder: its embeddings are cached
     trainer = build_trainer(
-        recipe, model, data.processor, data.train_split, args=args, drop_unsupervised_frames=size.per_frame
+        recipe,
+        model,
+        data.processor,
+        data.train_split,
+        args=args,
+        drop_unsupervised_frames=size.per_frame,
+        featurizer=data.featurizer,
     )
     if not progress:
         trainer.remove_callback(PrinterCallback)  # the per-step log lines
@@ -146,7 +145,6 @@ def train_row(
         "train_loss": trainer.state.log_history[-1].get("train_loss"),
     }
     batch_size = 4 * size.batch_size
-    data.featurizer.audio_encoder = model.audio_encoder  # the shared frozen encoder: its embeddings are cached
     evaluation = evaluate_model(model, data.evaluation_sources(), batch_size, data.overlay_video)
     save_row(output, architecture, get_variant(name), model, data, recipe, size, evaluation, training)
     for gated in (variant for variant in VARIANTS if variant.gate_of == name):

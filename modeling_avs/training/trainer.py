@@ -172,6 +172,7 @@ def build_trainer(
     cache_features: bool = True,
     drop_unsupervised_frames: bool = False,
     callbacks: list[TrainerCallback] | None = None,
+    featurizer: AVSFeaturizer | None = None,
 ) -> RobustAVSTrainer:
     """
     A [`RobustAVSTrainer`] for `recipe`: the training split becomes a [`BalancedNegativeDataset`]
@@ -192,6 +193,8 @@ def build_trainer(
         drop_unsupervised_frames: train on the supervised frames only (see [`AVSDataCollator`]); needs a model
             with `config.num_frames == 1` (no temporal interaction). Evaluation always uses every frame.
         callbacks: more Trainer callbacks.
+        featurizer: an [`AVSFeaturizer`] of `processor` to use instead of a new one, e.g. to share its caches between
+            trainings on the same data (its `audio_encoder`, if any, must hold the model's frozen encoder weights).
     """
     if drop_unsupervised_frames and model.config.num_frames != 1:
         raise ValueError(
@@ -201,9 +204,10 @@ def build_trainer(
         if output_dir is None:
             raise ValueError("build_trainer needs `args` or `output_dir`")
         args = training_arguments(recipe, output_dir)
-    # A frozen audio encoder embeds each distinct waveform once (cached) instead of at every training step.
-    frozen_audio = model.audio_encoder if cache_features and model.config.freeze_audio_encoder else None
-    featurizer = AVSFeaturizer(processor, cache=cache_features, audio_encoder=frozen_audio)
+    if featurizer is None:
+        # A frozen audio encoder embeds each distinct waveform once (cached) instead of at every training step.
+        frozen_audio = model.audio_encoder if cache_features and model.config.freeze_audio_encoder else None
+        featurizer = AVSFeaturizer(processor, cache=cache_features, audio_encoder=frozen_audio)
     negatives = recipe.train_negative_conditions if recipe.negative_ratio > 0 else ()
     train_conditions = tuple(dict.fromkeys((POSITIVE_CONDITION, *negatives)))  # a condition listed twice: once
     train_samples = FeaturizedSamples(ConditionSamples(train_split, train_conditions), featurizer, cache_features)
