@@ -108,8 +108,11 @@ def pretrain_task(
     (the other encoder trains beside it), on every core when `every_core`."""
     size = SIZES[size_name]
     data = data_for(size, seed, unseen_audio)
-    with all_cores() if every_core else contextlib.nullcontext():
-        return pretrain_encoder(name, data, size, seed)
+    if every_core:
+        with all_cores():
+            return pretrain_encoder(name, data, size, seed)
+    size.limit_threads()
+    return pretrain_encoder(name, data, size, seed)
 
 
 def save_encoders(output: Path, size: ReproductionSize, seed: int, pretrained: dict[str, tuple[dict, dict]]) -> dict:

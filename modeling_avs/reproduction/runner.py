@@ -36,7 +36,7 @@ from .report import (
     unseen_markdown,
 )
 from .sizes import ARCHITECTURES, SIZES
-from .training import is_finished, limit_threads, load_row, new_model, train_row
+from .training import is_finished, load_row, new_model, train_row
 from .variants import TRAINED_VARIANTS, VARIANTS, variant_recipe
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def reproduce(
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     scale = SIZES[size]
-    limit_threads(scale)
+    scale.limit_threads()
     start = time.perf_counter()
     phases: dict[str, float] = {}
     output = Path(output_dir)

@@ -66,13 +66,6 @@ def is_finished(output: Path, size: ReproductionSize, seed: int, architecture: s
     return True
 
 
-def limit_threads(size: ReproductionSize) -> None:
-    if size.cpu_threads is not None and not torch.cuda.is_available():
-        # The small models train several times faster on one intra-op thread each, in parallel processes, than on
-        # two (measured on the 2-core reference machine: their convolutions are too small to share).
-        torch.set_num_threads(size.cpu_threads)
-
-
 def new_model(architecture: str, recipe: TrainingRecipe, size: ReproductionSize, seed: int, encoders: dict):
     """The model a row starts from: seeded initialisation (the same for every row of an architecture with the same
     modules) and the shared class-pretrained encoders."""
@@ -100,7 +93,7 @@ def train_row(
     data, seed, initial weights and intra-op thread count.
     """
     size = SIZES[size_name]
-    limit_threads(size)
+    size.limit_threads()
     data = data_for(size, seed, unseen_audio)
     recipe = variant_recipe(architecture, size, name)
     encoders = load_encoders(output, size, seed)
