@@ -110,7 +110,8 @@ class AVSImageProcessor(TorchvisionBackend):
         target_sizes: list[tuple[int, int]] | None = None,
         threshold: float = 0.5,
         gate_threshold: float | None = None,
-    ) -> list[torch.Tensor]:
+        return_probabilities: bool = False,
+    ) -> list[torch.Tensor] | tuple[list[torch.Tensor], list[torch.Tensor]]:
         """
         Args:
             outputs ([`AudioVisualSegmentationOutput`]): model outputs with `logits` `[N, 1, H, W]` and `similarity`.
@@ -119,8 +120,12 @@ class AVSImageProcessor(TorchvisionBackend):
             gate_threshold (`float`, *optional*): frames whose `sigmoid(similarity)` is below it get an empty mask
                 (the model's `config.inference_gate_threshold`; off when None, as in the paper).
 
+            return_probabilities (`bool`): also return each frame's `sigmoid(logits)` at its target size (computed
+                once for both, instead of resizing the logits again).
+
         Returns:
-            list of N `torch.LongTensor` masks `[height, width]` with values in {0, 1}.
+            list of N `torch.LongTensor` masks `[height, width]` with values in {0, 1}; with `return_probabilities`,
+            `(masks, probabilities)` with N `torch.FloatTensor` `[height, width]`.
         """
         logits = outputs.logits
         if target_sizes is not None and len(target_sizes) != len(logits):
@@ -128,15 +133,15 @@ class AVSImageProcessor(TorchvisionBackend):
         keep = torch.ones(len(logits), dtype=torch.bool, device=logits.device)
         if gate_threshold is not None:
             keep = torch.sigmoid(outputs.similarity) >= gate_threshold
-        masks = []
+        masks, probabilities = [], []
         for index, frame_logits in enumerate(logits):
             if target_sizes is not None:
                 frame_logits = F.interpolate(
                     frame_logits[None], size=tuple(target_sizes[index]), mode="bilinear", align_corners=False
                 )[0]
-            mask = (torch.sigmoid(frame_logits[0]) > threshold) & keep[index]
-            masks.append(mask.long())
-        return masks
+            probabilities.append(torch.sigmoid(frame_logits[0]))
+            masks.append(((probabilities[-1] > threshold) & keep[index]).long())
+        return (masks, probabilities) if return_probabilities else masks
 
 
 __all__ = ["AVSImageProcessor"]

@@ -8,6 +8,7 @@ from transformers.backbone_utils import load_backbone
 from .configuration_audio_visual_segmentation import AudioVisualSegmentationConfig
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
+from .pvt_v2_attention import use_fused_pvt_v2_attention
 from .similarity_head import similarity_loss
 
 
@@ -26,14 +27,20 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
     main_input_name = "pixel_values"
     input_modalities = ("image", "audio")
     supports_gradient_checkpointing = True
+    # Whether frames are processed independently (no temporal interaction): a clip then needs no padding to whole
+    # windows of `config.num_frames`.
+    independent_frames = False
 
     def _build_backbone(self) -> nn.Module:
-        """Build the visual backbone of `config.backbone_config` (ImageNet weights if `use_pretrained_backbone`)."""
+        """
+        Build the visual backbone of `config.backbone_config` (ImageNet weights if `use_pretrained_backbone`);
+        a transformers PVT-v2 gets fused attention (timm's uses `scaled_dot_product_attention` already).
+        """
         if self.config.use_pretrained_backbone:
             if self.config.backbone_config.model_type != "timm_backbone":
                 raise ValueError("`use_pretrained_backbone=True` is supported for timm backbones only.")
             return AutoBackbone.from_config(self.config.backbone_config, pretrained=True)
-        return load_backbone(self.config)
+        return use_fused_pvt_v2_attention(load_backbone(self.config))
 
     def _build_audio_encoder(self) -> VGGishModel:
         audio_encoder = VGGishModel(self.config.audio_config)
