@@ -103,9 +103,7 @@ def main() -> None:
     for name in options.models:
         preset, model_config, overrides = ARCHITECTURES[name]
         recipes = {
-            "positive-only": get_recipe(
-                preset, negative_ratio=0.0, similarity_loss_weight=0.0, **common, **overrides
-            ),
+            "positive-only": get_recipe(preset, negative_ratio=0.0, similarity_loss_weight=0.0, **common, **overrides),
             "robust": get_recipe(preset, **common, **overrides),
         }
         best = {recipe: {"rate": 0.0, "epoch": float("inf"), "flops": 0.0} for recipe in recipes}

@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import functools
 import platform
+import warnings
 from collections.abc import Iterator
 
 import torch
@@ -90,7 +91,9 @@ def prepare_for_inference(model: nn.Module, precision: str = "fp32") -> nn.Modul
         for name, module in model.named_modules()
         if type(module) is nn.Linear and not name.endswith(DIRECTLY_READ_LINEAR_LAYERS)
     }
-    return torch.ao.quantization.quantize_dynamic(model, layers, dtype=torch.qint8)
+    with warnings.catch_warnings():  # torch.ao's quantised tensors are deprecated in favour of torchao (not a dependency)
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*deprecated", category=UserWarning)
+        return torch.ao.quantization.quantize_dynamic(model, layers, dtype=torch.qint8)
 
 
 @contextlib.contextmanager

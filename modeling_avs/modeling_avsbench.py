@@ -70,7 +70,7 @@ class AVSBenchTPAVIBlock(GradientCheckpointingLayer):
     The affinity `theta_p · phi_q` takes only T distinct values per pixel p (the audio is constant within a frame),
     so `y = theta @ (sum_t phi_t G_tᵀ) / M` with `G_t` the sum of `g` over frame t: exact, and O(M) instead of
     O(M²) memory. Both `g` and `theta` are linear, so `G_t = W_g (sum of frame t's pixels) + h·w·b_g`, and the
-    theta embedding and the output conv fold into one `C × C` matrix per video applied to the pixels.
+    theta embedding and the output conv fold into a rank-T `C × C` map per video applied to the pixels.
     """
 
     def __init__(self, channels: int, inter_channels: int, audio_dim: int):
@@ -98,16 +98,14 @@ class AVSBenchTPAVIBlock(GradientCheckpointingLayer):
         audio_features = self.audio_proj(audio)
         phi = F.linear(audio_features, self.phi.weight.flatten(1), self.phi.bias)  # [B, T, I]
         g = F.linear(pixels.sum(dim=2), self.g.weight.flatten(1), height * width * self.g.bias)  # [B·T, I]
-        kernel = torch.bmm(phi.transpose(1, 2), g.view(batch, frames, -1))  # [B, I, I] = sum_t phi_t g_tᵀ
-        theta_weight, theta_bias = self.theta.weight.flatten(1), self.theta.bias
-        output_weight = self.output_conv.weight.flatten(1)  # [C, I]
-        # output_conv(y) = W_o kernelᵀ (W_θ x + b_θ) / M + b_o, per video
-        mixing = torch.matmul(output_weight, kernel.transpose(1, 2)) / num_tokens  # [B, C, I]
-        video_weight = torch.matmul(mixing, theta_weight)  # [B, C, C]
-        video_bias = torch.matmul(mixing, theta_bias) + self.output_conv.bias  # [B, C]
-        video_weight = video_weight.repeat_interleave(frames, dim=0)
-        video_bias = video_bias.repeat_interleave(frames, dim=0)
-        attended = torch.baddbmm(video_bias[:, :, None], video_weight, pixels)  # [B·T, C, h·w]
+        # output_conv(y) = W_o (Σ_t g_t phi_tᵀ) (W_θ x + b_θ) / M + b_o = U (Vᵀ x + Φ b_θ) + b_o per video, with
+        # U = W_o Gᵀ / M and V = W_θᵀ Φᵀ of rank T: 2·T·C multiply-adds per pixel instead of 2·I·C.
+        left = torch.matmul(self.output_conv.weight.flatten(1), g.view(batch, frames, -1).transpose(1, 2))
+        left = (left / num_tokens).repeat_interleave(frames, dim=0)  # U: [B·T, C, T]
+        right = torch.matmul(phi, self.theta.weight.flatten(1))  # Vᵀ: [B, T, C]
+        offset = torch.matmul(phi, self.theta.bias)[:, :, None].repeat_interleave(frames, dim=0)  # Φ b_θ
+        projected = torch.baddbmm(offset, right.repeat_interleave(frames, dim=0), pixels)  # [B·T, T, h·w]
+        attended = torch.baddbmm(self.output_conv.bias[:, None], left, projected)  # [B·T, C, h·w]
         attended = self.output_norm(attended.view(batch * frames, channels, 1, height, width)).flatten(2)
         fused = F.layer_norm(
             (attended + pixels).transpose(1, 2),
