@@ -18,7 +18,7 @@ the full-size AVSBench, frames/s and each stage's share. `--accuracy` adds the r
 (`benchmarks/precision_accuracy.py`).
 
     python benchmarks/forward_speed.py [--models avsbench avsegformer] [--paths original ours fast int8]
-        [--runs 3] [--warmup 1] [--threads 2] [--pipeline-seconds 10] [--accuracy [MODEL_DIR]]
+        [--runs 3] [--warmup 1] [--threads 2] [--frames 5] [--pipeline-seconds 10] [--accuracy [MODEL_DIR]]
 
 Times on a machine shared with other jobs vary; the ratios of interleaved rounds are much steadier than the
 absolute numbers, but final figures need a quiet machine.
@@ -233,6 +233,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--frames", type=int, default=5)
     parser.add_argument("--pipeline-seconds", type=int, default=10, help="clip length of the pipeline run (0: skip)")
+    parser.add_argument(
+        "--accuracy",
+        nargs="?",
+        const="",
+        metavar="MODEL_DIR",
+        help="also print the reduced precisions' accuracy deltas (parity fixtures; with MODEL_DIR, a trained model "
+        "on the synthetic test split: benchmarks/precision_accuracy.py)",
+    )
     args = parser.parse_args()
     for name in args.models:
         compare_paths(name, args.paths, args)
@@ -241,6 +249,14 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as folder:
             pipeline_speed.report(Path(folder), args.pipeline_seconds, args.threads)
+    if args.accuracy is not None:
+        import precision_accuracy
+
+        precisions = [path for path in args.paths if path in precision_accuracy.REDUCED_PRECISIONS]
+        precisions = precisions or list(precision_accuracy.REDUCED_PRECISIONS)
+        precision_accuracy.parity_report(precision_accuracy.PARITY_DIR, precisions)
+        if args.accuracy:
+            precision_accuracy.synthetic_report(Path(args.accuracy), precisions, "small", 42)
 
 
 if __name__ == "__main__":

@@ -91,7 +91,9 @@ def prepare_for_inference(model: nn.Module, precision: str = "fp32") -> nn.Modul
         for name, module in model.named_modules()
         if type(module) is nn.Linear and not name.endswith(DIRECTLY_READ_LINEAR_LAYERS)
     }
-    with warnings.catch_warnings():  # torch.ao's quantised tensors are deprecated in favour of torchao (not a dependency)
+    with (
+        warnings.catch_warnings()
+    ):  # torch.ao's quantised tensors are deprecated in favour of torchao (not a dependency)
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*deprecated", category=UserWarning)
         return torch.ao.quantization.quantize_dynamic(model, layers, dtype=torch.qint8)
 

@@ -8,7 +8,7 @@ from transformers.backbone_utils import load_backbone
 from .configuration_audio_visual_segmentation import AudioVisualSegmentationConfig
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
-from .pvt_v2_attention import use_fused_pvt_v2_attention
+from .pvt_v2_attention import use_channels_last_token_convolutions, use_fused_pvt_v2_attention
 from .similarity_head import similarity_loss
 
 
@@ -34,13 +34,16 @@ class AudioVisualSegmentationPreTrainedModel(PreTrainedModel):
     def _build_backbone(self) -> nn.Module:
         """
         Build the visual backbone of `config.backbone_config` (ImageNet weights if `use_pretrained_backbone`);
-        a transformers PVT-v2 gets fused attention (timm's uses `scaled_dot_product_attention` already).
+        a transformers PVT-v2 gets fused attention (timm's uses `scaled_dot_product_attention` already), and the
+        convolutions that read token maps keep their weights channels-last.
         """
         if self.config.use_pretrained_backbone:
             if self.config.backbone_config.model_type != "timm_backbone":
                 raise ValueError("`use_pretrained_backbone=True` is supported for timm backbones only.")
-            return AutoBackbone.from_config(self.config.backbone_config, pretrained=True)
-        return use_fused_pvt_v2_attention(load_backbone(self.config))
+            backbone = AutoBackbone.from_config(self.config.backbone_config, pretrained=True)
+        else:
+            backbone = use_fused_pvt_v2_attention(load_backbone(self.config))
+        return use_channels_last_token_convolutions(backbone)
 
     def _build_audio_encoder(self) -> VGGishModel:
         audio_encoder = VGGishModel(self.config.audio_config)

@@ -1,4 +1,4 @@
-"""Fused (`scaled_dot_product_attention`) self-attention for transformers' PVT-v2 backbone."""
+"""Inference-friendly PVT-v2 backbones: fused self-attention for transformers' PVT-v2, channels-last token convs."""
 
 from __future__ import annotations
 
@@ -42,4 +42,20 @@ def use_fused_pvt_v2_attention(backbone: nn.Module) -> nn.Module:
     return backbone
 
 
-__all__ = ["PvtV2FusedSelfAttention", "use_fused_pvt_v2_attention"]
+# Convolutions of PVT-v2 (timm and transformers) that read the token sequence `[B, H·W, C]` viewed as a map, i.e. a
+# channels-last `[B, C, H, W]`: the MLP's depth-wise conv and the attention's spatial reduction.
+TOKEN_MAP_CONVOLUTIONS = ("dwconv", "attn.sr", "attention.spatial_reduction")
+
+
+def use_channels_last_token_convolutions(backbone: nn.Module) -> nn.Module:
+    """
+    Store the weights of the convolutions that read token maps (see `TOKEN_MAP_CONVOLUTIONS`) channels-last, the
+    layout of their input, so that they run without converting the input to NCHW and back (same values).
+    """
+    for name, module in backbone.named_modules():
+        if isinstance(module, nn.Conv2d) and name.endswith(TOKEN_MAP_CONVOLUTIONS):
+            module.weight.data = module.weight.data.contiguous(memory_format=torch.channels_last)
+    return backbone
+
+
+__all__ = ["PvtV2FusedSelfAttention", "use_channels_last_token_convolutions", "use_fused_pvt_v2_attention"]
