@@ -11,9 +11,10 @@ its own. Paths:
   `torch.inference_mode` in a process with `configure_cpu_allocator()`;
 - `int8` / `bf16` (opt-in, less exact): the fast path with dynamic int8 Linear layers / bf16 autocast.
 
-Printed per path: median s/video, ratio to `original`, max |Δlogit| to `original`, operation count
-(`FlopCounterMode`), the share of this machine's fp32 matmul throughput it sustains (measured in the same run)
-and peak RSS. Then the pipeline end to end on a 10-second clip (decode + features + forward + post-process) with
+Printed per path: median s/video (wall) and CPU seconds (user + system, all threads; steadier than wall time when
+other jobs share the machine), their ratios to `original`, max |Δlogit| to `original`, operation count
+(`FlopCounterMode`; quantised int8 Linear layers are not counted), the share of this machine's fp32 matmul
+throughput it sustains (measured in the same run; by wall and by CPU time) and peak RSS. Then the pipeline end to end on a 10-second clip (decode + features + forward + post-process) with
 the full-size AVSBench, frames/s and each stage's share. `--accuracy` adds the reduced precisions' deltas
 (`benchmarks/precision_accuracy.py`).
 
@@ -210,16 +211,17 @@ def compare_paths(name: str, paths: list[str], args: argparse.Namespace) -> dict
     reference = "original" if "original" in paths else paths[0]
     print(
         f"{'path':<9}{'s/video':>8}{'runs (wall s)':>20}{'ratio':>6}{'CPU s':>7}{'CPU ratio':>10}{'max|Δlogit|':>12}"
-        f"{'GFLOP':>6}{'% limit':>8}{'peak GiB':>9}"
+        f"{'GFLOP':>6}{'% limit':>8}{'(CPU)':>6}{'peak GiB':>9}"
     )
     for path in paths:
         runs = ",".join(f"{t:.2f}" for t in timings[path])
         difference = (logits[path].float() - logits[reference].float()).abs().max().item()
-        limit = flops[path] / 1e9 / rate / medians[path]
+        bound = flops[path] / 1e9 / rate  # seconds at the measured matmul throughput
         print(
             f"{path:<9}{medians[path]:>8.2f}{runs:>20}{medians[path] / medians[reference]:>6.2f}"
             f"{cpu_medians[path]:>7.2f}{cpu_medians[path] / cpu_medians[reference]:>10.2f}{difference:>12.1e}"
-            f"{flops[path] / 1e9:>6.0f}{limit:>8.0%}{peaks[path]:>9.2f}"
+            f"{flops[path] / 1e9:>6.0f}{bound / medians[path]:>8.0%}{bound * args.threads / cpu_medians[path]:>6.0%}"
+            f"{peaks[path]:>9.2f}"
         )
     return {"medians": medians, "cpu_medians": cpu_medians, "flops": flops, "rate": rate}
 

@@ -247,11 +247,12 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
                 audio_features.append(stage_audio.flatten(0, 1))
             projected.append(features)
 
+        # The first block's upsampling is left to the mask head, which convolves before upsampling.
         decoded = self.fusion_blocks[-1](projected[-1], upsample=len(projected) > 1)
         for stage in range(len(projected) - 2, -1, -1):
             decoded = self.fusion_blocks[stage](decoded, projected[stage], upsample=stage > 0)
         upsampling = (FUSION_UPSAMPLING["scale_factor"], FUSION_UPSAMPLING["align_corners"])
-        logits = self.mask_head(decoded, input_upsampling=upsampling if len(projected) > 1 else None)
+        logits = self.mask_head(decoded, input_upsampling=upsampling)
         similarity = self.similarity_head(audio_embeds, stage_maps[-1])
 
         segmentation_loss = None
