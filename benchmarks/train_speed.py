@@ -115,7 +115,7 @@ def main() -> None:
                     "epoch": min(best[recipe_name]["epoch"], run["epoch"]),
                     "flops": run["flops"],
                 }
-        peak = gemm_gflops(options.threads)
+        peak = gemm_gflops(options.threads)[0]
         print(f"\n{name} (small, 32², batch {SMALL.batch_size}, {options.threads} threads, matmul {peak:.0f} GFLOP/s)")
         for recipe_name, result in best.items():
             sustained = result["flops"] * result["rate"] / 1e9

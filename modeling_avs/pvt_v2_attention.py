@@ -54,7 +54,15 @@ def use_channels_last_token_convolutions(backbone: nn.Module) -> nn.Module:
     """
     for name, module in backbone.named_modules():
         if isinstance(module, nn.Conv2d) and name.endswith(TOKEN_MAP_CONVOLUTIONS):
-            module.weight.data = module.weight.data.contiguous(memory_format=torch.channels_last)
+            weight = module.weight.data
+            if weight.shape[1] == 1:
+                # Depth-wise: both layouts hold the same bytes, and PyTorch reads such a weight as contiguous
+                # (NCHW), then converts the input to NCHW. Channels-last strides on the size-1 axis say otherwise.
+                kernel_height, kernel_width = weight.shape[2:]
+                strides = (kernel_height * kernel_width, 1, kernel_width, 1)
+                module.weight.data = weight.contiguous().as_strided(weight.shape, strides)
+            else:
+                module.weight.data = weight.contiguous(memory_format=torch.channels_last)
     return backbone
 
 
