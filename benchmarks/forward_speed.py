@@ -215,7 +215,7 @@ def compare_paths(name: str, paths: list[str], args: argparse.Namespace) -> dict
     )
     reference = "original" if "original" in paths else paths[0]
     print(
-        f"{'path':<9}{'s/video':>8}{'runs (wall s)':>20}{'ratio':>6}{'CPU s':>7}{'CPU ratio':>10}{'max|Δlogit|':>12}"
+        f"{'path':<9}{'s/video':>8}{'runs (wall s)':>28}{'ratio':>6}{'CPU s':>7}{'CPU ratio':>10}{'max|Δlogit|':>12}"
         f"{'GFLOP':>6}{'% limit':>8}{'(CPU)':>6}{'peak GiB':>9}"
     )
     for path in paths:
@@ -223,7 +223,7 @@ def compare_paths(name: str, paths: list[str], args: argparse.Namespace) -> dict
         difference = (logits[path].float() - logits[reference].float()).abs().max().item()
         bound, cpu_bound = flops[path] / 1e9 / rate, flops[path] / 1e9 / cpu_rate  # at the matmul throughput
         print(
-            f"{path:<9}{medians[path]:>8.2f}{runs:>20}{medians[path] / medians[reference]:>6.2f}"
+            f"{path:<9}{medians[path]:>8.2f}{runs:>28}{medians[path] / medians[reference]:>6.2f}"
             f"{cpu_medians[path]:>7.2f}{cpu_medians[path] / cpu_medians[reference]:>10.2f}{difference:>12.1e}"
             f"{flops[path] / 1e9:>6.0f}{bound / medians[path]:>8.0%}{cpu_bound / cpu_medians[path]:>6.0%}"
             f"{peaks[path]:>9.2f}"
