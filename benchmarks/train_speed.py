@@ -8,7 +8,7 @@ alternating, and the fastest counts. Printed per architecture and recipe: pairs/
 per training pair (forward + backward, `FlopCounterMode`) and the share of this machine's fp32 matmul throughput
 (measured in the same run) they sustain; then the robust / positive-only epoch-time ratio (target ≤ 1.12).
 
-    python benchmarks/train_speed.py [--models avsbench avsegformer] [--videos 48] [--epochs 2] [--repeats 2]
+    python benchmarks/train_speed.py [--models avsbench avsegformer] [--videos 160] [--epochs 3] [--repeats 3]
         [--threads 2]
 """
 
@@ -86,9 +86,9 @@ def timed_run(recipe, dataset, model_config, processor) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(ARCHITECTURES), choices=list(ARCHITECTURES))
-    parser.add_argument("--videos", type=int, default=48)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--videos", type=int, default=160)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="intra-op threads")
     options = parser.parse_args()
     torch.set_num_threads(options.threads)
