@@ -180,15 +180,21 @@ class AVSImageProcessor(TorchvisionBackend):
         target_sizes: list[tuple[int, int]] | None = None,
         threshold: float = 0.5,
         gate_threshold: float | None = None,
-    ) -> list[torch.Tensor]:
+        return_probabilities: bool = False,
+    ) -> list[torch.Tensor] | tuple[list[torch.Tensor], list[torch.Tensor]]:
         """
         Binary masks: `post_process_probabilities(outputs, target_sizes, gate_threshold) > threshold`.
 
+            return_probabilities (`bool`): also return each frame's `sigmoid(logits)` at its target size (computed
+                once for both, instead of resizing the logits again).
+
         Returns:
-            list of N `torch.LongTensor` masks `[height, width]` with values in {0, 1}.
+            list of N `torch.LongTensor` masks `[height, width]` with values in {0, 1}; with `return_probabilities`,
+            `(masks, probabilities)` with N `torch.FloatTensor` `[height, width]`.
         """
         probabilities = self.post_process_probabilities(outputs, target_sizes, gate_threshold)
-        return [(frame > threshold).long() for frame in probabilities]
+        masks = [(frame > threshold).long() for frame in probabilities]
+        return (masks, probabilities) if return_probabilities else masks
 
 
 AVSImageProcessor.register_for_auto_class("AutoImageProcessor")

@@ -13,6 +13,7 @@ from .configuration_audio_visual_segmentation import AudioVisualSegmentationConf
 from .model_files import CheckedLoadingMixin
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
+from .pvt_v2_attention import use_channels_last_token_convolutions, use_fused_pvt_v2_attention
 from .similarity_head import AudioVisualSimilarityHead, presence_gated_logits, similarity_loss
 from .tensor_checks import check_tensor
 
@@ -61,13 +62,23 @@ class AudioVisualSegmentationPreTrainedModel(CheckedLoadingMixin, PreTrainedMode
                 remote_code.save_pipeline_code(save_directory)  # first: `push_to_hub=True` uploads in the call below
         return super().save_pretrained(save_directory, *args, **kwargs)
 
+    # Whether frames are processed independently (no temporal interaction): a clip then needs no padding to whole
+    # windows of `config.num_frames`.
+    independent_frames = False
+
     def _build_backbone(self) -> nn.Module:
-        """Build the visual backbone of `config.backbone_config` (ImageNet weights if `use_pretrained_backbone`)."""
+        """
+        Build the visual backbone of `config.backbone_config` (ImageNet weights if `use_pretrained_backbone`);
+        a transformers PVT-v2 gets fused attention (timm's uses `scaled_dot_product_attention` already), and the
+        convolutions that read token maps keep their weights channels-last.
+        """
         if self.config.use_pretrained_backbone:
             if self.config.backbone_config.model_type != "timm_backbone":
                 raise ValueError("`use_pretrained_backbone=True` is supported for timm backbones only.")
-            return AutoBackbone.from_config(self.config.backbone_config, pretrained=True)
-        return load_backbone(self.config)
+            backbone = AutoBackbone.from_config(self.config.backbone_config, pretrained=True)
+        else:
+            backbone = use_fused_pvt_v2_attention(load_backbone(self.config))
+        return use_channels_last_token_convolutions(backbone)
 
     def _build_audio_encoder(self) -> VGGishModel:
         audio_encoder = VGGishModel(self.config.audio_config)

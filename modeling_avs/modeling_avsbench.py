@@ -11,6 +11,10 @@ from .losses import masked_av_kl_loss
 from .modeling_audio_visual_segmentation import AudioVisualSegmentationPreTrainedModel
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .similarity_head import AudioVisualSimilarityHead
+from .upsampled_convolution import UpsamplingMaskHead
+
+# The decoder's ×2 upsampling (bilinear, `align_corners=True`), also applied by the mask head to the last block's map.
+FUSION_UPSAMPLING = {"scale_factor": 2, "mode": "bilinear", "align_corners": True}
 
 
 class AVSBenchDilatedConv(nn.Conv2d):
@@ -21,7 +25,13 @@ class AVSBenchDilatedConv(nn.Conv2d):
 
 
 class AVSBenchDilatedProjection(nn.Module):
-    """Four parallel dilated 3×3 convolutions `C_in → hidden_size` whose outputs are summed (no BN, no ReLU)."""
+    """
+    Four parallel dilated 3×3 convolutions `C_in → hidden_size` whose outputs are summed (no BN, no ReLU).
+
+    A kernel row (column) whose offset `±dilation` lies outside an `h × w` map only ever reads the zero padding,
+    so it is skipped: a branch with `dilation ≥ h` and `≥ w` reduces to its centre tap, and all such centre taps
+    are summed into one 1×1 convolution (same function; at 224² the 7×7 stage 4 keeps 2 of 4 branches).
+    """
 
     def __init__(self, in_channels: int, out_channels: int, dilations: tuple[int, ...]):
         super().__init__()
@@ -29,9 +39,25 @@ class AVSBenchDilatedProjection(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """`[N, C_in, h, w]` → `[N, hidden_size, h, w]`."""
-        output = self.branches[0](features)
-        for branch in self.branches[1:]:
-            output = output + branch(features)
+        height, width = features.shape[-2:]
+        output = None
+        centre_weight, centre_bias = None, None
+        for branch in self.branches:
+            dilation = branch.dilation[0]
+            rows = slice(0, 3) if dilation < height else slice(1, 2)
+            cols = slice(0, 3) if dilation < width else slice(1, 2)
+            if rows.start == cols.start == 1:
+                centre_weight = branch.weight[:, :, 1:2, 1:2] + (0 if centre_weight is None else centre_weight)
+                centre_bias = branch.bias + (0 if centre_bias is None else centre_bias)
+                continue
+            padding = (dilation if rows.start == 0 else 0, dilation if cols.start == 0 else 0)
+            result = F.conv2d(
+                features, branch.weight[:, :, rows, cols], branch.bias, padding=padding, dilation=dilation
+            )
+            output = result if output is None else output.add_(result)
+        if centre_weight is not None:
+            result = F.conv2d(features, centre_weight, centre_bias)
+            output = result if output is None else output.add_(result)
         return output
 
 
@@ -43,7 +69,8 @@ class AVSBenchTPAVIBlock(GradientCheckpointingLayer):
 
     The affinity `theta_p · phi_q` takes only T distinct values per pixel p (the audio is constant within a frame),
     so `y = theta @ (sum_t phi_t G_tᵀ) / M` with `G_t` the sum of `g` over frame t: exact, and O(M) instead of
-    O(M²) memory.
+    O(M²) memory. Both `g` and `theta` are linear, so `G_t = W_g (sum of frame t's pixels) + h·w·b_g`, and the
+    theta embedding and the output conv fold into a rank-T `C × C` map per video applied to the pixels.
     """
 
     def __init__(self, channels: int, inter_channels: int, audio_dim: int):
@@ -65,17 +92,29 @@ class AVSBenchTPAVIBlock(GradientCheckpointingLayer):
         Returns:
             `(B, C, T, h, w)` fused features and the aligned audio features `(B, T, C)`.
         """
-        batch, _, frames, height, width = visual.shape
+        batch, channels, frames, height, width = visual.shape
         num_tokens = frames * height * width
+        pixels = visual.transpose(1, 2).reshape(batch * frames, channels, height * width)  # a view for frame maps
         audio_features = self.audio_proj(audio)
         phi = F.linear(audio_features, self.phi.weight.flatten(1), self.phi.bias)  # [B, T, I]
-        theta = self.theta(visual).flatten(2)  # [B, I, M]
-        g = self.g(visual).flatten(3).sum(dim=3)  # [B, I, T]: sum of g over each frame
-        kernel = torch.bmm(phi.transpose(1, 2), g.transpose(1, 2))  # [B, I, I] = sum_t phi_t g_tᵀ
-        y = torch.bmm(kernel.transpose(1, 2), theta) / num_tokens  # [B, I, M]
-        y = y.view(batch, -1, frames, height, width)
-        fused = self.output_norm(self.output_conv(y)) + visual
-        fused = self.layer_norm(fused.permute(0, 2, 3, 4, 1)).permute(0, 4, 1, 2, 3)
+        g = F.linear(pixels.sum(dim=2), self.g.weight.flatten(1), height * width * self.g.bias)  # [B·T, I]
+        # output_conv(y) = W_o (Σ_t g_t phi_tᵀ) (W_θ x + b_θ) / M + b_o = U (Vᵀ x + Φ b_θ) + b_o per video, with
+        # U = W_o Gᵀ / M and V = W_θᵀ Φᵀ of rank T: 2·T·C multiply-adds per pixel instead of 2·I·C.
+        left = torch.matmul(self.output_conv.weight.flatten(1), g.view(batch, frames, -1).transpose(1, 2))
+        left = (left / num_tokens).repeat_interleave(frames, dim=0)  # U: [B·T, C, T]
+        right = torch.matmul(phi, self.theta.weight.flatten(1))  # Vᵀ: [B, T, C]
+        offset = torch.matmul(phi, self.theta.bias)[:, :, None].repeat_interleave(frames, dim=0)  # Φ b_θ
+        projected = torch.baddbmm(offset, right.repeat_interleave(frames, dim=0), pixels)  # [B·T, T, h·w]
+        attended = torch.baddbmm(self.output_conv.bias[:, None], left, projected)  # [B·T, C, h·w]
+        attended = self.output_norm(attended.view(batch * frames, channels, 1, height, width)).flatten(2)
+        fused = F.layer_norm(
+            (attended + pixels).transpose(1, 2),
+            (channels,),
+            self.layer_norm.weight,
+            self.layer_norm.bias,
+            self.layer_norm.eps,
+        )  # [B·T, h·w, C]
+        fused = fused.transpose(1, 2).reshape(batch, frames, channels, height, width).transpose(1, 2)
         return fused, audio_features
 
 
@@ -100,11 +139,14 @@ class AVSBenchFusionBlock(GradientCheckpointingLayer):
         self.residual_unit1 = AVSBenchResidualConvUnit(channels)
         self.residual_unit2 = AVSBenchResidualConvUnit(channels)
 
-    def forward(self, features: torch.Tensor, lateral: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, features: torch.Tensor, lateral: torch.Tensor | None = None, upsample: bool = True
+    ) -> torch.Tensor:
+        """`upsample=False` returns the map before `up2` (the mask head applies it, see [`UpsamplingMaskHead`])."""
         if lateral is not None:
             features = features + self.residual_unit1(lateral)
         features = self.residual_unit2(features)
-        return F.interpolate(features, scale_factor=2, mode="bilinear", align_corners=True)
+        return F.interpolate(features, **FUSION_UPSAMPLING) if upsample else features
 
 
 class AVSBenchPreTrainedModel(AudioVisualSegmentationPreTrainedModel):
@@ -158,14 +200,7 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
             }
         )
         self.fusion_blocks = nn.ModuleList(AVSBenchFusionBlock(hidden) for _ in channels)
-        head_channels, output_channels = config.mask_head_channels
-        self.mask_head = nn.Sequential(
-            nn.Conv2d(hidden, head_channels, kernel_size=3, padding=1),
-            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-            nn.Conv2d(head_channels, output_channels, kernel_size=3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(output_channels, 1, kernel_size=1),
-        )
+        self.mask_head = UpsamplingMaskHead(hidden, *config.mask_head_channels, scale_factor=2)
         self.similarity_head = self._build_similarity_head(config.audio_embed_dim)
         self.post_init()
 
@@ -212,11 +247,13 @@ class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):
                 audio_features.append(stage_audio.flatten(0, 1))
             projected.append(features)
 
-        decoded = self.fusion_blocks[-1](projected[-1])
+        # The first block's upsampling is left to the mask head, which convolves before upsampling.
+        decoded = self.fusion_blocks[-1](projected[-1], upsample=len(projected) > 1)
         for stage in range(len(projected) - 2, -1, -1):
-            decoded = self.fusion_blocks[stage](decoded, projected[stage])
+            decoded = self.fusion_blocks[stage](decoded, projected[stage], upsample=stage > 0)
+        upsampling = (FUSION_UPSAMPLING["scale_factor"], FUSION_UPSAMPLING["align_corners"])
         similarity = self.similarity_head(audio_embeds, stage_maps[-1])
-        logits = self.gate_by_presence(self.mask_head(decoded), similarity)
+        logits = self.gate_by_presence(self.mask_head(decoded, input_upsampling=upsampling), similarity)
 
         segmentation_loss = None
         if labels is not None:

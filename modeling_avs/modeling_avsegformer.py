@@ -12,6 +12,7 @@ from .losses import dice_loss
 from .modeling_audio_visual_segmentation import AudioVisualSegmentationPreTrainedModel
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .similarity_head import AudioVisualSimilarityHead
+from .upsampled_convolution import UpsamplingMaskHead
 
 # Backbone stages (0-based) whose projections feed the deformable encoder; stage 0 feeds the mask feature only.
 ENCODER_STAGES = (1, 2, 3)
@@ -296,12 +297,12 @@ class AVSegFormerMaskMLP(nn.Module):
         first, second, last = self.layers
         folded = torch.matmul(first.weight, queries)  # [N, d, C]
         hidden = torch.baddbmm(first.bias, pixels, folded.transpose(1, 2)).relu_()
-        hidden = F.linear(hidden, second.weight, second.bias).relu_()
-        return F.linear(hidden, last.weight, last.bias)
+        return last(second(hidden).relu_())
 
 
 class AVSegFormerPreTrainedModel(AudioVisualSegmentationPreTrainedModel):
     config: AVSegFormerConfig
+    independent_frames = True
     _no_split_modules = ["AVSegFormerEncoderLayer", "AVSegFormerDecoderLayer", "AVSegFormerQueryGeneratorLayer"]
 
     @torch.no_grad()
@@ -358,14 +359,7 @@ class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):
         self.output_conv = AVSegFormerConvNorm(hidden, hidden, 3, config.num_groups, relu=True)
         self.mixer = AVSegFormerCrossModalMixer(hidden, config.mixer_attention_heads)
         self.mask_mlp = AVSegFormerMaskMLP(config.num_queries, config.mask_mlp_dim, hidden)
-        head_channels, output_channels = config.mask_head_channels
-        self.mask_head = nn.Sequential(
-            nn.Conv2d(hidden, head_channels, kernel_size=3, padding=1),
-            nn.Upsample(scale_factor=4, mode="bilinear", align_corners=False),
-            nn.Conv2d(head_channels, output_channels, kernel_size=3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(output_channels, 1, kernel_size=1, bias=False),
-        )
+        self.mask_head = UpsamplingMaskHead(hidden, *config.mask_head_channels, scale_factor=4, last_bias=False)
         self.similarity_head = self._build_similarity_head(hidden)
         self.post_init()
 

@@ -470,6 +470,9 @@ def main() -> None:
     parser.add_argument("--host", help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: $GRADIO_SERVER_PORT or 7860)")
     args = parser.parse_args()
+    from modeling_avs.inference import configure_cpu_allocator
+
+    configure_cpu_allocator()  # this process serves inference only: keep freed activation memory for reuse
     demo = build_demo(args.model, args.baseline_model)
     demo.launch(server_name=args.host, server_port=args.port, **LAUNCH_OPTIONS)
 

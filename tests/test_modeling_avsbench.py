@@ -38,14 +38,15 @@ def literal_tpavi(block: AVSBenchTPAVIBlock, visual: torch.Tensor, audio: torch.
     return block.layer_norm(z.permute(0, 2, 3, 4, 1)).permute(0, 4, 1, 2, 3)
 
 
-def test_factorised_tpavi_equals_full_affinity():
+@pytest.mark.parametrize("training", [False, True])  # BatchNorm with running / batch statistics
+def test_factorised_tpavi_equals_full_affinity(training):
     torch.manual_seed(0)
-    block = AVSBenchTPAVIBlock(channels=16, inter_channels=8, audio_dim=12).eval()
+    block = AVSBenchTPAVIBlock(channels=16, inter_channels=8, audio_dim=12).train(training)
     torch.nn.init.normal_(block.output_norm.weight)  # non-zero so the attention term matters
     torch.nn.init.normal_(block.output_norm.bias)
     visual, audio = torch.randn(2, 16, 3, 5, 6), torch.randn(2, 3, 12)
     fused, aligned = block(visual, audio)
-    torch.testing.assert_close(fused, literal_tpavi(block, visual, audio), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fused, literal_tpavi(block, visual, audio), rtol=1e-4, atol=1e-4)
     assert aligned.shape == (2, 3, 16)
 
 

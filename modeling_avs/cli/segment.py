@@ -125,12 +125,19 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    from ..inference import check_precision, configure_cpu_allocator
     from ..pipelines import load_segmenter
 
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        check_precision(args.precision, device)
+    except ValueError as error:
+        raise CLIError(f"--precision: {error}") from error
+    configure_cpu_allocator()
     try:
         segmenter = load_segmenter(
             args.model,
-            device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"),
+            device=device,
             trust_remote_code=args.trust_remote_code,
         )
     except (OSError, ValueError) as error:
@@ -148,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 threshold=args.threshold,
                 gate_threshold=args.gate_threshold,
+                precision=args.precision,
             )
         except (MediaError, ValueError) as error:
             raise CLIError(str(error)) from error
@@ -162,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         "model": str(args.model),
         "threshold": args.threshold,
         "gate_threshold": args.gate_threshold,
+        "precision": args.precision,
         "warnings": notes,
     }
     with reporting_full_disk("--output", output_dir, "the previous content of the folder is unchanged"):
@@ -203,6 +212,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overlay", choices=OVERLAY_FORMATS, default="gif", help="overlay animation format")
     parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        help="fp32 (default, the model's exact function); int8: dynamic int8 Linear layers (CPU); bf16: bfloat16 "
+        "autocast (CPU only with native bf16); the reduced precisions are faster and less exact",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise condition")
     parser.add_argument(
         "--trust-remote-code", action="store_true", help="allow model code stored with a Hub checkpoint"

@@ -15,6 +15,7 @@ from ..audio_conditions import AudioCondition
 from ..audio_conversion import check_sampling_rate
 from ..configuration_audio_visual_segmentation import AUDIO_VISUAL_SEGMENTATION_TASK
 from ..image_conversion import to_rgb_frame
+from ..inference import check_precision, inference_context, prepare_for_inference
 from ..media import MediaError, MediaLimits, MediaWarning, clip_seconds, media_kind, read_audio, read_image, read_video
 from ..modeling_outputs import AudioVisualSegmentationOutput
 from ..similarity_head import similarity_gate
@@ -44,7 +45,12 @@ class AudioVisualSegmentationPipeline(Pipeline):
 
     A list of paths or dicts is a batch of inputs. The model sees the clip in windows of `config.num_frames`
     consecutive seconds (AVSBench-TPAVI attends over the frames of a window); the last window is padded by
-    repeating the last frame and its audio example, and the padding is dropped from the outputs.
+    repeating the last frame and its audio example, and the padding is dropped from the outputs. A model whose
+    frames are independent (`model.independent_frames`, AVSegFormer) gets no padding.
+
+    `precision` (`"fp32"` by default, the model's exact function; `"int8"`: dynamic int8 Linear layers on CPU;
+    `"bf16"`: bfloat16 autocast, on a CPU only with native bf16) selects the inference path, see
+    [`modeling_avs.inference`]; the forward runs under `torch.inference_mode`.
 
     Audio handling: `audio_condition` (`"original"`, `"silence"`, `"noise"`, `"offscreen:FILE"`, see
     [`AudioCondition`]) replaces the audio by a negative. A clip without audio is run with silence and audio
@@ -94,6 +100,7 @@ class AudioVisualSegmentationPipeline(Pipeline):
         seed: int | None = None,
         threshold: float | None = None,
         gate_threshold: float | None = None,
+        precision: str | None = None,
         **kwargs,
     ):
         if kwargs:
@@ -120,7 +127,11 @@ class AudioVisualSegmentationPipeline(Pipeline):
             if not 0.0 <= gate_threshold <= 1.0:
                 raise ValueError(f"`gate_threshold` must be in [0, 1], got {gate_threshold}")
             postprocess["gate_threshold"] = gate_threshold
-        return preprocess, {}, postprocess
+        forward: dict[str, Any] = {}
+        if precision is not None:
+            check_precision(precision, self.device)
+            forward["precision"] = precision
+        return preprocess, forward, postprocess
 
     # ----------------------------------------------------------------------------------------------- inputs
 
@@ -233,7 +244,7 @@ class AudioVisualSegmentationPipeline(Pipeline):
             waveform, rate = AudioCondition("silence").apply(None, None, num_seconds)
         waveform = waveform[: num_seconds * rate]
 
-        window = self.model.config.num_frames
+        window = 1 if getattr(self.model, "independent_frames", False) else self.model.config.num_frames
         padded = -(-num_seconds // window) * window
         padded_frames = frames + [frames[-1]] * (padded - num_seconds)
         model_inputs = self.processor(images=padded_frames, audio=[waveform], sampling_rate=rate)
@@ -263,17 +274,30 @@ class AudioVisualSegmentationPipeline(Pipeline):
 
     # ---------------------------------------------------------------------------------------------- forward
 
-    def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
+    def get_inference_context(self):
+        return torch.inference_mode
+
+    def _inference_model(self, precision: str) -> torch.nn.Module:
+        """The model prepared for `precision` (the int8 copy is made once and kept)."""
+        if precision != "int8":
+            return self.model
+        if not hasattr(self, "_int8_model"):
+            self._int8_model = prepare_for_inference(self.model, "int8")
+        return self._int8_model
+
+    def _forward(self, model_inputs: dict[str, Any], precision: str = "fp32") -> dict[str, Any]:
         """Run the model on windows of `config.num_frames` frames → logits `[T, 1, h, w]`, similarity `[T]`."""
         window = self.model.config.num_frames
+        model = self._inference_model(precision)
         pixel_values = model_inputs.pop("pixel_values").to(self.model.dtype)
         input_features = model_inputs.pop("input_features").to(self.model.dtype)
         logits, similarity = [], []
         for start in range(0, len(pixel_values), window):
-            outputs = self.model(
-                pixel_values=pixel_values[start : start + window],
-                input_features=input_features[start : start + window],
-            )
+            with inference_context(precision, self.device):
+                outputs = model(
+                    pixel_values=pixel_values[start : start + window],
+                    input_features=input_features[start : start + window],
+                )
             logits.append(outputs.logits.float())
             similarity.append(outputs.similarity.float())
         num_frames = len(model_inputs["frames"])
