@@ -1,11 +1,13 @@
 """Base class shared by the audio-visual segmentation architectures: input contract, audio encoder, robust head."""
 
 import importlib
+import math
 import os
 
 import torch
 from torch import nn
 from transformers import AutoBackbone, PreTrainedModel
+from transformers import initialization as init
 from transformers.backbone_utils import load_backbone
 from transformers.utils import logging
 
@@ -14,7 +16,12 @@ from .model_files import CheckedLoadingMixin
 from .modeling_outputs import AudioVisualSegmentationOutput
 from .modeling_vggish import VGGishModel
 from .pvt_v2_attention import use_channels_last_token_convolutions, use_fused_pvt_v2_attention
-from .similarity_head import AudioVisualSimilarityHead, presence_gated_logits, similarity_loss
+from .similarity_head import (
+    LEARNABLE_SCALE_INIT,
+    AudioVisualSimilarityHead,
+    presence_gated_logits,
+    similarity_loss,
+)
 from .tensor_checks import check_tensor
 
 logger = logging.get_logger(__name__)
@@ -191,6 +198,14 @@ class AudioVisualSegmentationPreTrainedModel(CheckedLoadingMixin, PreTrainedMode
             self.config.similarity_type,
             learnable_scale=self.config.similarity_learnable_scale,
         )
+
+    @staticmethod
+    def init_similarity_head(module: AudioVisualSimilarityHead) -> None:
+        """`_init_weights` of the robust head's own parameters: a learnable pair logit starts at `t = 10`, `b = 0`
+        (its projection is a Linear, which each architecture initialises with its other layers)."""
+        if hasattr(module, "logit_scale"):
+            init.constant_(module.logit_scale, math.log(LEARNABLE_SCALE_INIT))
+            init.zeros_(module.logit_bias)
 
     def gate_by_presence(self, logits: torch.Tensor, similarity: torch.Tensor) -> torch.Tensor:
         """The mask logits `forward` returns: gated by the presence score with `config.presence_gating` (see

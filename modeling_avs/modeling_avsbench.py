@@ -173,7 +173,7 @@ class AVSBenchPreTrainedModel(AudioVisualSegmentationPreTrainedModel):
             init.ones_(module.weight)
             init.zeros_(module.bias)
         elif isinstance(module, AudioVisualSimilarityHead):
-            module.reset_logit_calibration()
+            self.init_similarity_head(module)
 
 
 class AVSBenchForAudioVisualSegmentation(AVSBenchPreTrainedModel):

@@ -329,7 +329,7 @@ class AVSegFormerPreTrainedModel(AudioVisualSegmentationPreTrainedModel):
         elif isinstance(module, AVSegFormerForAudioVisualSegmentation):
             init.normal_(module.level_embed)
         elif isinstance(module, AudioVisualSimilarityHead):
-            module.reset_logit_calibration()
+            self.init_similarity_head(module)
 
 
 class AVSegFormerForAudioVisualSegmentation(AVSegFormerPreTrainedModel):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import initialization as init
 
 SIMILARITY_TYPES = ("cosine", "euclidean", "concat")
 # Initial temperature t of a learnable pair logit `t·s + b` (SigLIP's initialisation): the cosine's range [-1, 1]
@@ -79,13 +76,6 @@ class AudioVisualSimilarityHead(nn.Module):
         if hasattr(self, "logit_scale"):
             return self.logit_scale.exp() * similarity + self.logit_bias
         return similarity
-
-    @torch.no_grad()
-    def reset_logit_calibration(self) -> None:
-        """Initialise a learnable pair logit: `t = LEARNABLE_SCALE_INIT`, `b = 0` (no-op for the paper's head)."""
-        if hasattr(self, "logit_scale"):
-            init.constant_(self.logit_scale, math.log(LEARNABLE_SCALE_INIT))
-            init.zeros_(self.logit_bias)
 
 
 def presence_gated_logits(logits: torch.Tensor, pair_logits: torch.Tensor) -> torch.Tensor:

